@@ -1,0 +1,3 @@
+from closecsv.cli import main
+
+main()

@@ -1,0 +1,91 @@
+"""Connection settings from options and the environment (SPEC §1).
+
+The API key is held in :class:`ApiKey`, whose ``repr`` and ``str`` never show it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from closecsv.errors import ConfigError
+
+DEFAULT_API_URL = "https://api.close.com/api/v1/"
+KEY_ENV = "CLOSE_API_KEY"
+URL_ENV = "CLOSE_API_URL"
+
+
+class ApiKey:
+    """A secret.  Only :meth:`reveal` gives the value; everything else shows ``ApiKey(***)``."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "ApiKey(***)"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ApiKey) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(("ApiKey", self._value))
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("ApiKey cannot be pickled")
+
+
+@dataclass(frozen=True)
+class Settings:
+    api_key: ApiKey
+    api_url: str
+
+
+def is_loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def normalize_api_url(url: str) -> str:
+    """Check the scheme (https, or http on loopback only) and end the URL with ``/``."""
+    parts = urlsplit(url.strip())
+    host = parts.hostname or ""
+    if not host or parts.scheme not in ("http", "https"):
+        raise ConfigError(
+            f"API URL {url!r} is not an http(s) URL",
+            hint=f"use e.g. {DEFAULT_API_URL} (set {URL_ENV} or --api-url)",
+        )
+    if parts.scheme == "http" and not is_loopback_host(host):
+        raise ConfigError(
+            f"API URL {url!r} uses plain http outside loopback",
+            hint="use https://; plain http is allowed only for 127.0.0.0/8, ::1 and localhost",
+        )
+    return url.strip() if url.strip().endswith("/") else url.strip() + "/"
+
+
+def load_settings(
+    api_key: str | None, api_url: str | None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Settings from options first, then the environment (SPEC §1)."""
+    env = os.environ if environ is None else environ
+    key = api_key if api_key else env.get(KEY_ENV, "")
+    if not key.strip():
+        raise ConfigError(
+            f"no API key: set {KEY_ENV} or pass --api-key",
+            hint=f"export {KEY_ENV}=... (Close: Settings > API Keys; the sandbox prints its key)",
+        )
+    url = api_url or env.get(URL_ENV) or DEFAULT_API_URL
+    return Settings(api_key=ApiKey(key.strip()), api_url=normalize_api_url(url))

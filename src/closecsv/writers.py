@@ -1,0 +1,112 @@
+"""Streaming writers: rows go to disk as they arrive, under a temporary name until complete.
+
+:class:`CsvSink` writes text cells with :mod:`csv` (RFC 4180 quoting, ``\\r\\n`` line ends,
+UTF-8 without BOM).  :class:`ParquetSink` collects typed rows in batches of ``batch_rows``,
+spills each batch to an Arrow IPC part file in a hidden spool directory next to the target,
+and on :meth:`~ParquetSink.commit` streams the parts into one Parquet file with
+``LazyFrame.sink_parquet`` (one row group per batch), so memory holds one batch at a time
+however many rows there are.  Both sinks write through :class:`~closecsv.export_files.AtomicFile`:
+nothing appears under the final name until :meth:`commit`; :meth:`discard` removes every trace.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import polars as pl
+
+from closecsv.export_files import AtomicFile
+
+DEFAULT_BATCH_ROWS = 5000
+
+
+class Sink(Protocol):
+    """Where one type's rows go."""
+
+    rows: int
+
+    def write(self, rows: Iterable[Any]) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def discard(self) -> None: ...
+
+
+class CsvSink:
+    """A CSV file of text cells; the header is written on open."""
+
+    def __init__(self, path: Path, columns: Sequence[str]) -> None:
+        self.target = AtomicFile(path)
+        self.rows = 0
+        self._writer = csv.writer(self.target.text(), lineterminator="\r\n")
+        self._writer.writerow(columns)
+
+    def write(self, rows: Iterable[Sequence[str]]) -> None:
+        for row in rows:
+            self._writer.writerow(row)
+            self.rows += 1
+
+    def commit(self) -> None:
+        self.target.commit()
+
+    def discard(self) -> None:
+        self.target.discard()
+
+
+class ParquetSink:
+    """A Parquet file of typed columns, written batch by batch (see the module docstring)."""
+
+    def __init__(
+        self, path: Path, schema: Mapping[str, pl.DataType], *, batch_rows: int = DEFAULT_BATCH_ROWS
+    ) -> None:
+        self.path = path
+        self.schema = pl.Schema(schema)
+        self.batch_rows = batch_rows
+        self.rows = 0
+        self._buffer: list[Mapping[str, Any]] = []
+        self._spool = Path(
+            tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".spool", dir=path.parent)
+        )
+        self._parts: list[Path] = []
+
+    def write(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        for row in rows:
+            self._buffer.append(row)
+            self.rows += 1
+            if len(self._buffer) >= self.batch_rows:
+                self._spill()
+
+    def _spill(self) -> None:
+        if not self._buffer:
+            return
+        frame = pl.DataFrame(self._buffer, schema=self.schema, orient="row")
+        part = self._spool / f"{len(self._parts):08d}.arrow"
+        frame.write_ipc(part)
+        self._parts.append(part)
+        self._buffer = []
+
+    def commit(self) -> None:
+        self._spill()
+        target = AtomicFile(self.path)
+        try:
+            self._frame().sink_parquet(target.binary, row_group_size=self.batch_rows)
+            target.commit()
+        except BaseException:
+            target.discard()
+            raise
+        finally:
+            shutil.rmtree(self._spool, ignore_errors=True)
+
+    def _frame(self) -> pl.LazyFrame:
+        if not self._parts:
+            return pl.LazyFrame(schema=self.schema)
+        return pl.scan_ipc(self._parts)
+
+    def discard(self) -> None:
+        self._buffer = []
+        shutil.rmtree(self._spool, ignore_errors=True)

@@ -1,0 +1,210 @@
+"""The core dispatcher: ``handle(method, path, query, headers, body) -> Response``.
+
+Both adapters (the in-process httpx transport and the socket server) call :meth:`Dispatcher.handle`.
+Per request, in this order: added latency; Basic auth (key as user name, empty password: 401
+``{"error": "Unauthorized"}`` otherwise); the rate limit (429); routing (unknown path 404
+``{"error": ...}``, a known path without its trailing slash 404 as well, wrong method 405);
+fault injection; then the handler under the org lock.  ``POST`` with ``x-http-method-override:
+GET`` and a ``{"_params": {...}}`` body is read as a GET (REFERENCE §2.5).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import re
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from closecsv.sandbox import instances as ins
+from closecsv.sandbox import resources as res
+from closecsv.sandbox.errors import (
+    ApiFailure,
+    Response,
+    bad_request,
+    json_response,
+    method_not_allowed,
+    not_found,
+    unauthorized,
+)
+from closecsv.sandbox.limits import FaultPlan, RateLimiter
+from closecsv.sandbox.listing import Request
+from closecsv.sandbox.search import Searcher
+from closecsv.sandbox.state import State
+
+PREFIX = "/api/v1/"
+Handler = Callable[..., Any]
+_ID = r"([^/]+)"
+
+
+def _routes(searcher: Searcher) -> list[tuple[re.Pattern[str], dict[str, Handler]]]:
+    table: list[tuple[str, dict[str, Handler]]] = [
+        ("me/", {"GET": res.get_me}),
+        ("user/", {"GET": res.list_users}),
+        (f"user/{_ID}/", {"GET": res.get_user}),
+        (f"organization/{_ID}/", {"GET": res.get_organization}),
+        ("lead/", {"GET": res.list_leads}),
+        (f"lead/{_ID}/", {"GET": res.get_lead}),
+        ("contact/", {"GET": res.list_contacts}),
+        (f"contact/{_ID}/", {"GET": res.get_contact}),
+        ("data/search/", {"POST": searcher.handle}),
+        ("custom_activity/", {"GET": res.list_activity_types}),
+        (f"custom_activity/{_ID}/", {"GET": res.get_activity_type}),
+        ("custom_field/activity/", {"GET": res.list_activity_fields}),
+        ("custom_field/shared/", {"GET": res.list_shared_fields}),
+        ("custom_field/custom_object_type/", {"GET": res.list_object_fields}),
+        (f"custom_field_schema/activity/{_ID}/", {"GET": res.activity_schema}),
+        (f"custom_field_schema/custom_object/{_ID}/", {"GET": res.object_schema}),
+        ("activity/", {"GET": ins.list_all_activities}),
+        ("activity/custom/", {"GET": ins.list_activities, "POST": ins.create_activity}),
+        (
+            f"activity/custom/{_ID}/",
+            {"GET": ins.get_activity, "PUT": ins.update_activity, "DELETE": ins.delete_activity},
+        ),
+        ("custom_object_type/", {"GET": res.list_object_types}),
+        (f"custom_object_type/{_ID}/", {"GET": res.get_object_type}),
+        ("custom_object/", {"GET": ins.list_objects, "POST": ins.create_object}),
+        (
+            f"custom_object/{_ID}/",
+            {"GET": ins.get_object, "PUT": ins.update_object, "DELETE": ins.delete_object},
+        ),
+    ]
+    return [(re.compile(pattern), methods) for pattern, methods in table]
+
+
+_STATUS = {("POST", "custom_object/"): 201, ("DELETE", "custom_object/"): 204}
+
+
+def _status(method: str, path: str) -> int:
+    return _STATUS.get((method, path.split("/")[0] + "/"), 200)
+
+
+def parse_basic(header: str | None) -> str | None:
+    """The user name of a Basic ``Authorization`` header whose password is empty."""
+    if not header or not header.lower().startswith("basic "):
+        return None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    user, sep, password = decoded.partition(":")
+    return user if sep and not password else None
+
+
+class Dispatcher:
+    """Auth, limits, faults and routing around the route handlers."""
+
+    def __init__(
+        self,
+        state: State,
+        *,
+        api_key: str,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+        now: Callable[[], datetime],
+        rate_limit: float | None = None,
+        latency_ms: float = 0.0,
+        fault_rate: float = 0.0,
+        seed: int = 0,
+        max_skip: int | None = None,
+    ) -> None:
+        self.state = state
+        self._key = api_key
+        self.sleep = sleep
+        self.now = now
+        self.latency = latency_ms / 1000.0
+        self.max_skip = max_skip
+        self.limiter = None if rate_limit is None else RateLimiter(rate_limit, clock)
+        self.faults = FaultPlan(fault_rate, seed)
+        self.searcher = Searcher(clock)
+        self.routes = _routes(self.searcher)
+        self.owner = next(uid for uid, _role in state.org["active"])
+
+    def handle(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> Response:
+        if self.latency:
+            self.sleep(self.latency)
+        heads = {k.lower(): v for k, v in headers.items()}
+        key = parse_basic(heads.get("authorization"))
+        if key is None or not hmac.compare_digest(key.encode(), self._key.encode()):
+            return unauthorized().response()
+        extra: dict[str, str] = {}
+        if self.limiter is not None:
+            allowed, extra = self.limiter.take(key)
+            if not allowed:
+                body_429 = {"error": "API call count exceeded for this window"}
+                return json_response(429, body_429, extra)
+        response = self._routed(method.upper(), path, dict(query), heads, body)
+        response.headers.update(extra)
+        return response
+
+    def _routed(
+        self, method: str, path: str, query: dict[str, str], heads: dict[str, str], body: bytes
+    ) -> Response:
+        try:
+            payload = self._json(body)
+            if method == "POST" and heads.get("x-http-method-override", "").upper() == "GET":
+                method, query = "GET", self._override(payload, query)
+                payload = None
+            handler, args, rel = self._match(method, path)
+        except ApiFailure as failure:
+            return failure.response()
+        fault = self.faults.draw(method)
+        if fault is not None and fault[0] == "error":
+            return json_response(fault[1], {"error": "Service temporarily unavailable."})
+        response = self._run(
+            handler,
+            args,
+            Request(method, rel, query, payload, self.state, self.owner, self.now, self.max_skip),
+        )
+        response.drop_after = fault is not None
+        return response
+
+    def _run(self, handler: Handler, args: tuple[str, ...], req: Request) -> Response:
+        try:
+            with self.state.lock:
+                result = handler(req, *args)
+        except ApiFailure as failure:
+            return failure.response()
+        status = _status(req.method, req.path)
+        return json_response(status, None if status == 204 else result)
+
+    @staticmethod
+    def _json(body: bytes) -> Any:
+        if not body.strip():
+            return None
+        try:
+            return json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise bad_request("The request contains invalid JSON.") from exc
+
+    @staticmethod
+    def _override(payload: Any, query: dict[str, str]) -> dict[str, str]:
+        params = payload.get("_params", {}) if isinstance(payload, dict) else {}
+        merged = dict(query)
+        merged.update(
+            {k: ",".join(map(str, v)) if isinstance(v, list) else str(v) for k, v in params.items()}
+        )
+        return merged
+
+    def _match(self, method: str, path: str) -> tuple[Handler, tuple[str, ...], str]:
+        if not path.startswith(PREFIX):
+            raise not_found("Not found.")
+        rel = path[len(PREFIX) :]
+        for pattern, methods in self.routes:
+            found = pattern.fullmatch(rel)
+            if found is None:
+                continue
+            if method not in methods:
+                raise method_not_allowed(method)
+            return methods[method], found.groups(), rel
+        raise not_found("Not found.")

@@ -1,0 +1,202 @@
+"""The :class:`Sandbox` and its two adapters: an httpx transport and a real HTTP server.
+
+The transport calls the dispatcher in-process; when a fault says "commit then drop", the work
+is done and :class:`httpx.RemoteProtocolError` is raised, as a dropped connection appears to
+httpx.  The server (``http.server.ThreadingHTTPServer``) closes the socket without writing a
+response in that case.  Neither logs the ``Authorization`` header: the request log line is
+method, path and status only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+
+from closecsv.sandbox.errors import Response
+from closecsv.sandbox.populate import populate
+from closecsv.sandbox.routes import PREFIX, Dispatcher
+from closecsv.sandbox.state import State
+
+SANDBOX_API_KEY = "sandbox-key-0000000000000000"
+log = logging.getLogger("closecsv.sandbox")
+
+
+def parse_query(raw: str) -> dict[str, str]:
+    """Query parameters; a repeated name joins its values with commas (``lead_id=a&lead_id=b``)."""
+    out: dict[str, str] = {}
+    for name, value in parse_qsl(raw, keep_blank_values=True):
+        out[name] = f"{out[name]},{value}" if name in out else value
+    return out
+
+
+class _Transport(httpx.BaseTransport):
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self._dispatcher = dispatcher
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        body = request.read()
+        answer = self._dispatcher.handle(
+            request.method,
+            request.url.path,
+            parse_query(request.url.query.decode()),
+            dict(request.headers),
+            body,
+        )
+        if answer.drop_after:
+            raise httpx.RemoteProtocolError(
+                "Server disconnected without sending a response.", request=request
+            )
+        return httpx.Response(answer.status, headers=answer.headers, content=answer.body)
+
+
+def _handler_class(dispatcher: Dispatcher) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "closecsv-sandbox"
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length) if length else b""
+            parts = urlsplit(self.path)
+            headers: Mapping[str, str] = {k: v for k, v in self.headers.items()}
+            answer = dispatcher.handle(
+                self.command, parts.path, parse_query(parts.query), headers, body
+            )
+            if answer.drop_after:
+                self.close_connection = True
+                return
+            self._write(answer)
+
+        def _write(self, answer: Response) -> None:
+            self.send_response(answer.status)
+            for name, value in answer.headers.items():
+                self.send_header(name, value)
+            self.send_header("content-length", str(len(answer.body)))
+            self.end_headers()
+            self.wfile.write(answer.body)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:
+            log.debug("%s %s", self.command, urlsplit(self.path).path)
+
+    return Handler
+
+
+class Sandbox:
+    """A local Close org.  See ``docs/SANDBOX.md`` for what it emulates and what it does not."""
+
+    def __init__(
+        self,
+        data_path: Path | None = None,
+        *,
+        api_key: str = SANDBOX_API_KEY,
+        rate_limit: float | None = None,
+        latency_ms: float = 0,
+        fault_rate: float = 0.0,
+        seed: int = 0,
+        max_skip: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.state = State(None if data_path is None else Path(data_path), seed=seed)
+        self.seed = seed
+        self.dispatcher = Dispatcher(
+            self.state,
+            api_key=api_key,
+            clock=clock,
+            sleep=sleep,
+            now=now or (lambda: datetime.now(UTC)),
+            rate_limit=rate_limit,
+            latency_ms=latency_ms,
+            fault_rate=fault_rate,
+            seed=seed,
+            max_skip=max_skip,
+        )
+
+    def __repr__(self) -> str:
+        return f"Sandbox(data_path={self.state.data_path!r})"
+
+    def transport(self) -> httpx.BaseTransport:
+        """An in-process transport: ``httpx.Client(transport=sb.transport(), base_url=...)``."""
+        return _Transport(self.dispatcher)
+
+    def handle(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+        body: bytes = b"",
+    ) -> Response:
+        """The core dispatcher, for callers that want no HTTP at all."""
+        return self.dispatcher.handle(method, path, query, headers, body)
+
+    @contextlib.contextmanager
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+        """Run the HTTP server on a thread; yields the base URL (ends in ``/api/v1/``)."""
+        server = ThreadingHTTPServer((host, port), _handler_class(self.dispatcher))
+        server.daemon_threads = True
+        thread = threading.Thread(target=server.serve_forever, name="closecsv-sandbox", daemon=True)
+        thread.start()
+        try:
+            yield self._url(server)
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join()
+
+    def serve_forever(
+        self, host: str = "127.0.0.1", port: int = 0, on_ready: Callable[[str], None] | None = None
+    ) -> None:
+        """Serve in this thread until interrupted (Ctrl-C); state is compacted on the way out."""
+        server = ThreadingHTTPServer((host, port), _handler_class(self.dispatcher))
+        server.daemon_threads = True
+        try:
+            if on_ready is not None:
+                on_ready(self._url(server))
+            server.serve_forever()
+        finally:
+            server.server_close()
+            self.close()
+
+    @staticmethod
+    def _url(server: ThreadingHTTPServer) -> str:
+        host, port = server.server_address[:2]
+        text = host.decode() if isinstance(host, bytes) else str(host)
+        shown = f"[{text}]" if ":" in text else text
+        return f"http://{shown}:{port}{PREFIX}"
+
+    def populate(
+        self, leads: int, activities: int, activity_types: int, objects: int = 0, rng_seed: int = 1
+    ) -> None:
+        """Bulk data for benchmarks (fast; persisted).  See :func:`populate.populate`."""
+        populate(
+            self.state,
+            leads=leads,
+            activities=activities,
+            activity_types=activity_types,
+            objects=objects,
+            rng_seed=rng_seed,
+        )
+
+    def close(self) -> None:
+        """Compact the data file (snapshot + empty log)."""
+        self.state.close()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

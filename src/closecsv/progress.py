@@ -1,0 +1,144 @@
+"""Progress of a long run, shown to people on stderr.
+
+The importer calls a :class:`Progress` (``start``, ``advance``, ``note``, ``close``) and knows
+nothing of terminals.  :func:`make_progress` picks the display: a tqdm bar when the stream is
+a terminal, a log line every ``interval`` seconds when it is not (cron, CI, a pipe), nothing
+with ``quiet``.  Calls come from one thread (the importer's collector).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import IO, Any, Protocol
+
+from tqdm import tqdm  # type: ignore[import-untyped]  # no types-tqdm in the dev deps
+
+
+class Progress(Protocol):
+    def start(self, total: int, already: int) -> None:
+        """``total`` rows in the job, of which ``already`` were finished by an earlier run."""
+
+    def advance(self, status: str) -> None:
+        """One more row finished with this ``_status``."""
+
+    def note(self, message: str) -> None:
+        """A message for the user (a retry wave, a reconcile, a stop)."""
+
+    def close(self) -> None: ...
+
+
+class NullProgress:
+    """Shows nothing (``--quiet``, tests, library use)."""
+
+    def start(self, total: int, already: int) -> None:
+        pass
+
+    def advance(self, status: str) -> None:
+        pass
+
+    def note(self, message: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class BarProgress:
+    """A tqdm bar with the per-status counts as its postfix."""
+
+    def __init__(self, stream: IO[str], label: str = "import") -> None:
+        self._stream = stream
+        self._label = label
+        self._bar: Any = None
+        self._counts: Counter[str] = Counter()
+
+    def start(self, total: int, already: int) -> None:
+        self._bar = tqdm(
+            total=total,
+            initial=already,
+            desc=self._label,
+            unit="row",
+            file=self._stream,
+            dynamic_ncols=True,
+            leave=True,
+        )
+
+    def advance(self, status: str) -> None:
+        self._counts[status] += 1
+        if self._bar is not None:
+            self._bar.set_postfix(dict(sorted(self._counts.items())), refresh=False)
+            self._bar.update(1)
+
+    def note(self, message: str) -> None:
+        if self._bar is not None:
+            self._bar.write(message, file=self._stream)
+        else:
+            print(message, file=self._stream)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+class LogProgress:
+    """A plain line every ``interval`` seconds: ``import: 120/2000 rows (6%), 19.8 rows/s …``."""
+
+    def __init__(
+        self,
+        stream: IO[str],
+        *,
+        interval: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+        label: str = "import",
+    ) -> None:
+        self._stream = stream
+        self._interval = interval
+        self._clock = clock
+        self._label = label
+        self._counts: Counter[str] = Counter()
+        self._total = 0
+        self._already = 0
+        self._started = 0.0
+        self._last = 0.0
+
+    def start(self, total: int, already: int) -> None:
+        self._total, self._already = total, already
+        self._started = self._last = self._clock()
+        if already:
+            self.note(f"{self._label}: resuming, {already} of {total} rows already finished")
+
+    def advance(self, status: str) -> None:
+        self._counts[status] += 1
+        now = self._clock()
+        if now - self._last >= self._interval:
+            self._last = now
+            self._line(now)
+
+    def _line(self, now: float) -> None:
+        finished = sum(self._counts.values())
+        done = self._already + finished
+        pct = 100 * done // self._total if self._total else 100
+        rate = finished / (now - self._started) if now > self._started else 0.0
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(self._counts.items()))
+        self.note(f"{self._label}: {done}/{self._total} rows ({pct}%), {rate:.1f} rows/s; {counts}")
+
+    def note(self, message: str) -> None:
+        print(message, file=self._stream, flush=True)
+
+    def close(self) -> None:
+        if self._counts:
+            self._line(self._clock())
+
+
+def make_progress(
+    stream: IO[str], *, quiet: bool = False, interval: float = 10.0, label: str = "import"
+) -> Progress:
+    """The right display for ``stream``: a bar on a terminal, log lines otherwise."""
+    if quiet:
+        return NullProgress()
+    if stream.isatty():
+        return BarProgress(stream, label)
+    return LogProgress(stream, interval=interval, label=label)

@@ -1,0 +1,85 @@
+"""The write-ahead journal: state machine, durability settings, job identity, one run at a time."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from closecsv.errors import InputError
+from closecsv.journal import Journal
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "calls.journal.sqlite"
+
+
+def test_rows_move_through_the_state_machine(path: Path) -> None:
+    with Journal.open(path, "fp") as journal:
+        journal.begin(2, 1000.0)
+        journal.begin(3, 1001.0)
+        journal.begin(4, 1002.0)
+        journal.done(2, "created", "acti_1", "lead_1")
+        journal.failed(3, "rejected")
+        journal.unknown(4, "connection dropped")
+        entries = journal.entries()
+    assert entries[2].state == "done" and entries[2].instance_id == "acti_1"
+    assert entries[2].status == "created" and entries[2].lead_id == "lead_1"
+    assert entries[3].state == "failed" and entries[3].error == "rejected"
+    assert entries[4].needs_reconcile and entries[4].attempt_start == 1002.0
+    assert not entries[2].needs_reconcile
+
+
+def test_a_resend_counts_attempts_and_keeps_the_latest_start(path: Path) -> None:
+    with Journal.open(path, "fp") as journal:
+        journal.begin(2, 10.0)
+        journal.unknown(2, "timeout")
+        journal.begin(2, 20.0)
+        entry = journal.entries()[2]
+    assert (entry.state, entry.attempts, entry.attempt_start) == ("in_flight", 2, 20.0)
+
+
+def test_entries_survive_reopening(path: Path) -> None:
+    with Journal.open(path, "fp") as journal:
+        journal.begin(2, 5.0)
+    with Journal.open(path, "fp") as journal:
+        assert journal.entries()[2].state == "in_flight"
+
+
+def test_durability_settings(path: Path) -> None:
+    with Journal.open(path, "fp") as journal:
+        conn = journal._conn
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_different_job_is_refused_with_a_hint(path: Path) -> None:
+    Journal.open(path, "fingerprint-a").close()
+    with pytest.raises(InputError, match="different import job") as info:
+        Journal.open(path, "fingerprint-b")
+    assert info.value.exit_code == 2
+    assert info.value.hint is not None and "delete calls.journal.sqlite" in info.value.hint
+
+
+def test_a_second_run_of_the_same_job_is_refused_while_the_first_holds_it(path: Path) -> None:
+    with Journal.open(path, "fp"), pytest.raises(InputError, match="in use by another"):
+        Journal.open(path, "fp")
+
+
+def test_a_file_that_is_not_a_journal_is_refused(path: Path) -> None:
+    path.write_text("id,name\n1,x\n" * 200)
+    with pytest.raises(InputError, match="not a closecsv journal"):
+        Journal.open(path, "fp")
+
+
+def test_the_journal_is_plain_sqlite_for_inspection(path: Path) -> None:
+    with Journal.open(path, "fp") as journal:
+        journal.done(2, "updated", "acti_9", None)
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("SELECT state, status FROM rows").fetchall() == [("done", "updated")]
+    finally:
+        conn.close()

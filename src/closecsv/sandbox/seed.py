@@ -94,7 +94,7 @@ _COMPANIES = (
     "Nakatomi Trading",
     "Omni Consumer",
     "Rekall",
-    "Globex",
+    "Planet Express",
 )
 _FIRST = ("Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Gina", "Hank", "Ivy", "Jack", "Kim")
 _LAST = ("Smith", "Jones", "Garcia", "Miller", "Davis", "Lopez", "Wilson", "Moore", "Clark")
@@ -117,10 +117,9 @@ def _user(uid: str, first: str, last: str, handle: str, n: int) -> Obj:
 
 
 def _lead_name(i: int) -> str:
-    base = _COMPANIES[i % len(_COMPANIES)]
-    if base == "Globex":
-        return "Globex"
-    return base if i < len(_COMPANIES) else f"{base} {i // len(_COMPANIES) + 1}"
+    """Lead 1 and lead 30 are both "Globex" (an ambiguous name)."""
+    base = "Globex" if i == 30 else _COMPANIES[i % len(_COMPANIES)]
+    return base if i <= len(_COMPANIES) else f"{base} {i // len(_COMPANIES) + 1}"
 
 
 def _contact(lead_id: str, i: int, j: int, moment: str) -> Obj:

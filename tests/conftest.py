@@ -1,0 +1,76 @@
+"""Shared pytest fixtures.  Each section belongs to one area; append yours below."""
+
+from __future__ import annotations
+
+# --- sandbox fixtures ---
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
+
+
+@pytest.fixture(autouse=True)
+def _clear_close_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the developer's real key or URL."""
+    monkeypatch.delenv("CLOSE_API_KEY", raising=False)
+    monkeypatch.delenv("CLOSE_API_URL", raising=False)
+
+
+class FakeClock:
+    """A monotonic clock that moves only when told; also a recording ``sleep``."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def sandbox(fake_clock: FakeClock) -> Iterator[Sandbox]:
+    """An in-memory sandbox on a fake clock."""
+    sb = Sandbox(clock=fake_clock, sleep=fake_clock.sleep)
+    yield sb
+    sb.close()
+
+
+@pytest.fixture
+def sandbox_path(tmp_path: Path) -> Path:
+    return tmp_path / "org.json"
+
+
+def _client(sb: Sandbox, key: str = SANDBOX_API_KEY) -> httpx.Client:
+    return httpx.Client(
+        transport=sb.transport(), base_url="http://sandbox.test/api/v1/", auth=(key, "")
+    )
+
+
+@pytest.fixture
+def client_for() -> Callable[..., httpx.Client]:
+    """``client_for(sb, key=SANDBOX_API_KEY)``: an in-process httpx client for a sandbox."""
+    return _client
+
+
+@pytest.fixture
+def api(sandbox: Sandbox) -> Iterator[httpx.Client]:
+    with _client(sandbox) as client:
+        yield client
+
+
+# --- end sandbox fixtures ---

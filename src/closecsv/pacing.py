@@ -1,0 +1,212 @@
+"""Client-side pacing from Close's ``RateLimit`` header, shared by every thread of a client.
+
+Close answers most requests with ``RateLimit: limit=<n>, remaining=<n>, reset=<seconds>``
+(lowercase header names, ``reset`` a decimal; REFERENCE §3).  :class:`Pacer` keeps a local
+estimate of the server's bucket so that 429s stay rare even with many threads in flight:
+
+* **budget** -- after each answer, ``remaining`` from the freshest answer (by send order) minus
+  the requests sent after that one (they may not have been counted yet).  Every send takes one
+  unit.  Counting every later request as unanswered errs on the safe side: the server ends up
+  holding a token or two in reserve, which costs no throughput once the pace is steady.
+* **refill** -- ``(limit - remaining) / reset`` units per second: exact for a token bucket whose
+  ``reset`` is "seconds until full", and the average rate of a fixed window.  ``remaining`` is
+  often rounded down, which overstates the rate, so the smallest of the last few estimates is
+  used.  Before any estimate, ``limit`` per second is assumed (Close states limits in RPS).
+* **pause** -- a 429 stops every thread until its wait is over (:meth:`Pacer.pause`).
+
+Without any ``RateLimit`` header (real orgs were seen without one, REFERENCE §8.4) the budget
+stays unknown and :meth:`Pacer.acquire` never waits, except after a 429.
+
+This module also parses the three places a wait can come from on a 429: the ``RateLimit``
+header, ``retry-after`` (seconds or an HTTP date) and the legacy body
+``{"error": {"rate_reset": ...}}``.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+MAX_WAIT = 900.0
+"""Upper bound on any single wait, so that a bogus ``retry-after: 1000000`` cannot hang a run."""
+
+_RATE_SAMPLES = 16
+_FIELD = re.compile(r"(?:^|[\s,;])(limit|remaining|reset)\s*=\s*\"?(\d+(?:\.\d+)?)", re.I)
+_SPLIT_PREFIXES = ("ratelimit-", "x-rate-limit-")
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """One parsed ``RateLimit`` header: quota size, units left, seconds until full."""
+
+    limit: float
+    remaining: float
+    reset: float
+
+
+def parse_ratelimit(headers: Mapping[str, str]) -> RateLimit | None:
+    """The rate-limit state of a response, or ``None`` when absent or malformed.
+
+    Reads Close's combined ``RateLimit: limit=.., remaining=.., reset=..`` and, failing that,
+    the split ``RateLimit-Limit/-Remaining/-Reset`` or deprecated ``X-Rate-Limit-*`` fields.
+    ``headers`` must look names up case-insensitively (``httpx.Headers`` does).
+    """
+    combined = headers.get("ratelimit")
+    if combined:
+        found = {name.lower(): value for name, value in _FIELD.findall(combined)}
+        return _ratelimit_from(found)
+    for prefix in _SPLIT_PREFIXES:
+        found = {n: headers.get(prefix + n, "") for n in ("limit", "remaining", "reset")}
+        if all(found.values()):
+            return _ratelimit_from(found)
+    return None
+
+
+def _ratelimit_from(values: Mapping[str, str]) -> RateLimit | None:
+    try:
+        limit, remaining, reset = (float(values[n]) for n in ("limit", "remaining", "reset"))
+    except (KeyError, ValueError):
+        return None
+    if min(limit, remaining, reset) < 0:
+        return None
+    return RateLimit(limit=limit, remaining=remaining, reset=reset)
+
+
+def parse_retry_after(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
+    """``retry-after`` in seconds: delay-seconds or an HTTP date (relative to ``Date``)."""
+    value = (headers.get("retry-after") or "").strip()
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+        base = parsedate_to_datetime(headers["date"]) if headers.get("date") else None
+    except (TypeError, ValueError, IndexError):
+        return None
+    reference = base or now or datetime.now(UTC)
+    return max(0.0, (when - reference).total_seconds())
+
+
+def legacy_rate_reset(body: Any) -> float | None:
+    """``error.rate_reset`` of a pre-2022 429 body, if there is one."""
+    error = body.get("error") if isinstance(body, dict) else None
+    value = error.get("rate_reset") if isinstance(error, dict) else None
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    return None
+
+
+def throttle_wait(headers: Mapping[str, str], body: Any, streak: int) -> float:
+    """Seconds to wait after the ``streak``-th 429 in a row for one request.
+
+    The largest of the ``RateLimit`` reset, ``retry-after`` and the legacy body ``rate_reset``
+    (waiting the larger value satisfies "retry-after takes precedence" and Close's advice to
+    trust ``rate_reset``); when none is given, 1, 2, 4 ... seconds up to a minute.
+    """
+    limit = parse_ratelimit(headers)
+    candidates = [
+        limit.reset if limit else None,
+        parse_retry_after(headers),
+        legacy_rate_reset(body),
+    ]
+    known = [c for c in candidates if c is not None]
+    wait = max(known) if known else min(60.0, 2.0 ** (streak - 1))
+    return min(wait, MAX_WAIT)
+
+
+class Pacer:
+    """The shared send budget of one client (see the module docstring).  Thread-safe."""
+
+    def __init__(self, clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._sent = 0
+        self._synced = -1
+        self._tokens: float | None = None
+        self._stamp = 0.0
+        self._capacity = 0.0
+        self._rates: deque[float] = deque(maxlen=_RATE_SAMPLES)
+        self._paused_until = 0.0
+
+    def acquire(self) -> int:
+        """Wait until a request may be sent, take one unit, return its send number."""
+        while True:
+            seq, wait = self.try_acquire()
+            if seq is not None:
+                return seq
+            self._sleep(wait)
+
+    def try_acquire(self) -> tuple[int | None, float]:
+        """``(send number, 0)`` if a request may go now, else ``(None, seconds to wait)``."""
+        with self._lock:
+            now = self._clock()
+            wait = self._delay(now)
+            if wait > 0:
+                return None, wait
+            return self._take(now), 0.0
+
+    def observe(self, seq: int, limit: RateLimit | None) -> None:
+        """Fold in the ``RateLimit`` of the answer to send number ``seq``, if it is fresh."""
+        if limit is None:
+            return
+        with self._lock:
+            if seq < self._synced:
+                return
+            self._synced = seq
+            self._capacity = limit.limit
+            if limit.reset > 0 and limit.remaining < limit.limit:
+                self._rates.append((limit.limit - limit.remaining) / limit.reset)
+            self._tokens = limit.remaining - (self._sent - seq - 1)
+            self._stamp = self._clock()
+
+    def pause(self, seconds: float) -> None:
+        """Hold every thread for ``seconds`` (after a 429)."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, self._clock() + min(seconds, MAX_WAIT))
+
+    @property
+    def rate(self) -> float | None:
+        """Estimated refill in requests per second, ``None`` while unknown."""
+        with self._lock:
+            return self._rate()
+
+    def _rate(self) -> float | None:
+        if self._rates:
+            return min(self._rates)
+        return self._capacity if self._capacity > 0 else None
+
+    def _level(self, now: float) -> float | None:
+        if self._tokens is None:
+            return None
+        rate = self._rate() or 0.0
+        return min(self._capacity, self._tokens + rate * (now - self._stamp))
+
+    def _delay(self, now: float) -> float:
+        if now < self._paused_until:
+            return self._paused_until - now
+        level = self._level(now)
+        if level is None or level >= 1.0:
+            return 0.0
+        rate = self._rate()
+        if not rate:
+            return 0.0
+        return min((1.0 - level) / rate, MAX_WAIT)
+
+    def _take(self, now: float) -> int:
+        level = self._level(now)
+        if level is not None:
+            self._tokens = level - 1.0
+            self._stamp = now
+        seq = self._sent
+        self._sent += 1
+        return seq

@@ -1,0 +1,342 @@
+"""CSV files in and out, with Polars; no HTTP.
+
+Reading (:func:`read_table`) keeps every cell as text: nothing is type-inferred, so leading
+zeros, long digit strings and phone numbers survive.  Empty cells are ``null`` in the frame.
+
+**Row numbers.**  ``_row`` is the row a spreadsheet shows for a record: the header is row 1,
+the first record row 2.  A record with line breaks inside a quoted cell is still one row, and
+blank lines *do* occupy rows (a spreadsheet shows them as empty rows), so the record after
+one blank line is two rows further on.  Blank lines before the header are skipped and
+counted but not numbered.  Blank lines (empty or only spaces) and records whose cells are all
+empty (Excel writes ``,,,`` for formatted empty rows) are skipped and counted in
+``blank_lines``.
+
+**Problems.**  File-level problems raise :class:`InputError` (exit 2): not UTF-8 (line and
+byte offset, with an ``--encoding`` hint), an unterminated quote (its line), an empty file,
+duplicate or missing header names, a file that looks semicolon- or tab-delimited.  Record
+level problems (a row with too few or too many cells, a NUL byte) are put on the record in
+the ``READ_ERROR`` column: that row fails, the others go on.
+
+The per-record work is vectorised: a second, quote-blind Polars pass over the lines gives
+each line's quote parity, from which records, blank lines and cell counts follow.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from closecsv.errors import InputError
+
+ROW = "__closecsv_row"
+READ_ERROR = "__closecsv_read_error"
+_LINE = "line"
+_SPARE_SEPARATORS = ("\x1f", "\x1e", "\x1d", "\x1c", "\x01", "\x02")
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"))
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+@dataclass
+class CsvTable:
+    """A CSV file read as text: ``frame`` has one String column per header plus ``ROW``
+    (Int64 spreadsheet row) and ``READ_ERROR`` (String, null when the record is fine)."""
+
+    path: Path
+    columns: list[str]
+    frame: pl.DataFrame
+    blank_lines: int
+    sha256: str
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def data_rows(self) -> int:
+        return self.frame.height
+
+
+def read_table(
+    path: Path,
+    *,
+    encoding: str | None = None,
+    delimiter: str = ",",
+    limit: int | None = None,
+) -> CsvTable:
+    """Read ``path`` as text columns; see the module docstring for rows and errors.
+
+    ``encoding`` decodes a file that is not UTF-8 (``cp1252``, ``utf-16``, ...); without it a
+    UTF-8 BOM is skipped and a UTF-16/32 BOM selects that encoding.  ``limit`` keeps only the
+    first N data rows (after blank ones are skipped); the whole file is still checked.
+    """
+    raw = load_bytes(path)
+    warnings: list[str] = []
+    data = to_utf8(raw, encoding, path, warnings)
+    if b"\n" not in data and b"\r" in data:
+        data = data.replace(b"\r", b"\n")  # classic Mac line endings
+    lines = _line_frame(data, path)
+    _check_quotes(lines, path)
+    records = _records(lines)
+    header_rec = _header_record(records, path)
+    names = _parse_header(lines, header_rec, delimiter, path)
+    header_line = int(records["line"][header_rec])
+    frame = _read_cells(data, header_line - 1, names, delimiter, path)
+    frame = _attach_records(frame, records.slice(header_rec + 1), header_rec, names, delimiter)
+    frame, names = _drop_unnamed(frame, names, path, warnings)
+    frame, blanks = _drop_blank(frame, names)
+    if limit is not None:
+        frame = frame.head(limit)
+    return CsvTable(
+        path=path,
+        columns=names,
+        frame=frame,
+        blank_lines=blanks + header_rec,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        warnings=warnings,
+    )
+
+
+def load_bytes(path: Path) -> bytes:
+    """The file's bytes, or an :class:`InputError` saying why it cannot be read."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file", hint="check the path") from None
+    except IsADirectoryError:
+        raise InputError(f"{path} is a directory", hint="give the path of a CSV file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def to_utf8(raw: bytes, encoding: str | None, path: Path, warnings: list[str]) -> bytes:
+    """UTF-8 bytes without a BOM, decoding ``raw`` from ``encoding`` or a BOM's encoding."""
+    if encoding is None:
+        encoding = _bom_encoding(raw)
+    if encoding is None:
+        if raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        _check_utf8(raw, path)
+        return raw
+    text = _decode(raw, encoding, path).lstrip("\ufeff")
+    if any("\x80" <= ch <= "\x9f" for ch in set(text)):
+        warnings.append(
+            f"{path}: decoded text contains C1 control characters (U+0080-U+009F); "
+            f"if it came from Excel on Windows, --encoding cp1252 is likely the right one"
+        )
+    return text.encode("utf-8")
+
+
+def _bom_encoding(raw: bytes) -> str | None:
+    for bom, name in _BOMS:
+        if raw.startswith(bom):
+            return name
+    return "utf-16" if raw[:2] in _UTF16_BOMS else None
+
+
+def _decode(raw: bytes, encoding: str, path: Path) -> str:
+    try:
+        return raw.decode(encoding)
+    except LookupError:
+        raise InputError(
+            f"unknown encoding {encoding!r}", hint="use e.g. utf-8, cp1252, latin-1 or utf-16"
+        ) from None
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise InputError(
+            f"{path}: not valid {encoding} at byte {exc.start} (line {line})",
+            hint="check the file's encoding and pass it with --encoding",
+        ) from None
+
+
+def _check_utf8(raw: bytes, path: Path) -> None:
+    if raw.count(b"\x00") * 10 > len(raw) > 0:
+        raise InputError(
+            f"{path}: the file is full of NUL bytes, so it is probably UTF-16 or UTF-32",
+            hint="pass --encoding utf-16 (Excel 'Unicode Text'), or re-save as CSV UTF-8",
+        )
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise InputError(
+            f"{path}: not valid UTF-8 at byte {exc.start} (line {line})",
+            hint="if it was saved by Excel on Windows pass --encoding cp1252; "
+            "for 'Unicode Text' files pass --encoding utf-16; or re-save it as CSV UTF-8",
+        ) from None
+
+
+def _spare_separator(data: bytes) -> str:
+    for sep in _SPARE_SEPARATORS:
+        if sep.encode() not in data:
+            return sep
+    raise InputError("the file contains every ASCII control separator", hint="is it a CSV file?")
+
+
+def _line_frame(data: bytes, path: Path) -> pl.DataFrame:
+    """One row per physical line (trailing CR removed), with quote parity before and after."""
+    if not data.strip():
+        raise InputError(
+            f"{path} is empty: no header row", hint="the first line must name the columns"
+        )
+    lines = pl.read_csv(
+        data,
+        has_header=False,
+        separator=_spare_separator(data),
+        quote_char=None,
+        infer_schema=False,
+        new_columns=[_LINE],
+        empty_string_is_null=False,
+    )
+    quotes = pl.col(_LINE).str.count_matches('"', literal=True)
+    return lines.with_columns(
+        quotes=quotes,
+        after=quotes.cum_sum() % 2 == 1,
+        lineno=pl.int_range(1, pl.len() + 1),
+    ).with_columns(before=pl.col("after").xor(pl.col("quotes") % 2 == 1))
+
+
+def _check_quotes(lines: pl.DataFrame, path: Path) -> None:
+    if lines.height == 0 or not lines["after"][-1]:
+        return
+    opened = lines.filter(~pl.col("before") & pl.col("after"))["lineno"][-1]
+    raise InputError(
+        f"{path}: a quote opened on line {opened} is never closed",
+        hint='wrap a cell that contains a quote in quotes and double the quote: "5"" pipe"',
+    )
+
+
+def _records(lines: pl.DataFrame) -> pl.DataFrame:
+    """One row per record: first line, cell count, blank (only spaces) and NUL flags."""
+    text = pl.col(_LINE)
+    wrapped = (
+        pl.when(pl.col("before")).then(pl.lit('"')).otherwise(pl.lit(""))
+        + text
+        + pl.when(pl.col("after")).then(pl.lit('"')).otherwise(pl.lit(""))
+    )
+    unquoted = (
+        pl.when(pl.col("quotes") > 0).then(wrapped.str.replace_all('"[^"]*"', "")).otherwise(text)
+    )
+    per_line = lines.select(
+        rec=(~pl.col("before")).cum_sum(),
+        line=pl.col("lineno"),
+        blank=text.str.strip_chars() == "",
+        unquoted=unquoted,
+        nul=text.str.contains("\x00", literal=True),
+    )
+    if not lines["before"].any():
+        return per_line  # no cell spans lines: one record per line
+    return per_line.group_by("rec", maintain_order=True).agg(
+        pl.col("line", "blank").first(),
+        pl.col("unquoted").str.join("\n"),
+        pl.col("nul").any(),
+    )
+
+
+def _header_record(records: pl.DataFrame, path: Path) -> int:
+    """Index of the header record: the first one that is not blank."""
+    if records["blank"].all():
+        raise InputError(
+            f"{path} is empty: no header row", hint="the first line must name the columns"
+        )
+    return int(records["blank"].arg_min() or 0)
+
+
+def _parse_header(lines: pl.DataFrame, header_rec: int, sep: str, path: Path) -> list[str]:
+    starts = lines.filter(~pl.col("before"))["lineno"]
+    first = int(starts[header_rec])
+    last = int(starts[header_rec + 1]) - 1 if header_rec + 1 < len(starts) else lines.height
+    text = "\n".join(lines[_LINE][first - 1 : last].to_list())
+    names = next(csv.reader(io.StringIO(text), delimiter=sep))
+    _check_header_shape(names, sep, path)
+    return names
+
+
+def _check_header_shape(names: list[str], sep: str, path: Path) -> None:
+    if len(names) == 1:
+        for other, label in ((";", "semicolon"), ("\t", "tab")):
+            if other != sep and other in names[0]:
+                raise InputError(
+                    f"{path} has a single column {names[0][:60]!r}: it looks {label}-delimited",
+                    hint=f"save it as 'CSV UTF-8 (Comma delimited)', or pass --delimiter {other!r}",
+                )
+    dupes = sorted({n for n in names if n and names.count(n) > 1})
+    if dupes:
+        raise InputError(
+            f"{path}: duplicate column(s) {', '.join(repr(d) for d in dupes)}",
+            hint="each column must appear once; rename or delete the copies",
+        )
+
+
+def _read_cells(data: bytes, skip: int, names: list[str], sep: str, path: Path) -> pl.DataFrame:
+    internal = [f"c{i}" for i in range(len(names))]
+    try:
+        frame = pl.read_csv(
+            data,
+            skip_lines=skip,
+            separator=sep,
+            infer_schema=False,
+            new_columns=internal,
+            truncate_ragged_lines=True,
+            empty_string_is_null=True,
+        )
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(
+            f"{path}: not a readable CSV file ({str(exc).splitlines()[0]})",
+            hint="check quoting: a cell with a quote must be wrapped in quotes, the quote doubled",
+        ) from None
+    cells = frame.select(internal[: frame.width])
+    return cells.with_columns(pl.col(c).replace("", None) for c in cells.columns)
+
+
+def _attach_records(
+    frame: pl.DataFrame, data_recs: pl.DataFrame, header_rec: int, names: list[str], sep: str
+) -> pl.DataFrame:
+    """Add ``ROW``, ``READ_ERROR`` and ``blank`` from the line pass to the cells."""
+    if data_recs.height != frame.height:
+        raise InputError(
+            f"found {frame.height} records where the lines say {data_recs.height}",
+            hint="check the file's quoting; re-save it from a spreadsheet as CSV UTF-8",
+        )
+    width = len(names)
+    cells = pl.col("unquoted").str.count_matches(sep, literal=True) + 1
+    problem = (
+        pl.when(pl.col("nul"))
+        .then(pl.lit("the row contains a NUL (0x00) byte; remove it"))
+        .when(~pl.col("blank") & (cells != width))
+        .then(pl.format("the row has {} cell(s) but the header has {}", cells, pl.lit(width)))
+    )
+    extra = data_recs.select(
+        (pl.col("rec").cast(pl.Int64) - header_rec).alias(ROW),
+        problem.alias(READ_ERROR),
+        pl.col("blank"),
+    )
+    return pl.concat([frame, extra], how="horizontal")
+
+
+def _drop_unnamed(
+    frame: pl.DataFrame, names: list[str], path: Path, warnings: list[str]
+) -> tuple[pl.DataFrame, list[str]]:
+    """Drop header-less columns that hold nothing (Excel adds them); fail on ones with data."""
+    unnamed = [i for i, n in enumerate(names) if n == ""]
+    used = [i + 1 for i in unnamed if frame[f"c{i}"].null_count() < frame.height]
+    if used:
+        raise InputError(
+            f"{path}: column(s) {', '.join(map(str, used))} have values but no header",
+            hint="give each such column a name in the header row, or delete it",
+        )
+    keep = [i for i in range(len(names)) if names[i] != ""]
+    if unnamed:
+        warnings.append(f"{path}: ignored {len(unnamed)} empty column(s) without a header")
+    renamed = frame.select(
+        *(pl.col(f"c{i}").alias(names[i]) for i in keep), ROW, READ_ERROR, "blank"
+    )
+    return renamed, [names[i] for i in keep]
+
+
+def _drop_blank(frame: pl.DataFrame, names: list[str]) -> tuple[pl.DataFrame, int]:
+    empty = pl.all_horizontal(pl.col(n).is_null() for n in names) if names else pl.lit(True)
+    blank = pl.col("blank") | (empty & pl.col(READ_ERROR).is_null())
+    mask = frame.select(blank.alias("b"))["b"]
+    return frame.filter(~mask).drop("blank"), int(mask.sum())

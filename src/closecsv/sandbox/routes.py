@@ -15,6 +15,7 @@ import binascii
 import hmac
 import json
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -122,8 +123,23 @@ class Dispatcher:
         self.searcher = Searcher(clock)
         self.routes = _routes(self.searcher)
         self.owner = next(uid for uid, _role in state.org["active"])
+        self.status_counts: Counter[int] = Counter()
 
     def handle(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> Response:
+        """Answer one request; counts answers by status in :attr:`status_counts`."""
+        response = self._handle(method, path, query, headers, body)
+        with self.state.lock:
+            self.status_counts[0 if response.drop_after else response.status] += 1
+        return response
+
+    def _handle(
         self,
         method: str,
         path: str,

@@ -1,0 +1,396 @@
+"""Plan -> send -> record: the executor half of an import (SPEC §4, §6).
+
+``run_import`` builds the :class:`~closecsv.plan.Plan` (reads only) and hands it to
+:func:`execute_plan`, which
+
+1. opens the write-ahead :class:`~closecsv.journal.Journal` (not in a dry run) and takes the
+   rows an earlier run finished from it;
+2. reconciles rows whose answer was lost (journal ``in_flight``/``unknown``): it lists the
+   lead's instances of the row's type and matches them on the payload values, so a create
+   that reached Close is never sent twice;
+3. fetches the current state of update rows in batches, so a row that changes nothing is
+   ``unchanged`` and costs no PUT, and an update sends only the values that differ;
+4. sends creates (POST) and updates (PUT) from a thread pool, journaling each row before the
+   request and after the answer; a lost answer goes back to step 2, for a few rounds;
+5. writes the results and errors CSVs and returns an :class:`~closecsv.report.ImportReport`.
+
+Ctrl-C stops sending, lets the requests in flight finish and flushes the reports
+(``interrupted``); an auth or network failure does the same and keeps the error (``fatal``).
+Nothing here knows click or tqdm: progress goes through a :class:`~closecsv.progress.Progress`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from closecsv.client import CloseClient
+from closecsv.errors import FatalError, OutcomeUnknown, RequestRejected
+from closecsv.journal import Entry, Journal
+from closecsv.kinds import Kind
+from closecsv.progress import Progress
+from closecsv.reconcile import Fields, Group, PlannedRow, Reconciler, update_body
+from closecsv.report import ImportReport, ReportPaths, RowResult, file_sha256, write_reports
+from closecsv.schema import Schema
+
+T = TypeVar("T")
+MAX_ROUNDS = 5  # send/reconcile rounds for rows whose answers keep getting lost
+NOT_SENT = "not sent: the run stopped first; run the same command again to resume"
+IN_DOUBT = "outcome still unknown after retries; run the same command again to reconcile it"
+
+
+class Plan(Protocol):
+    """What the executor reads of a ``closecsv.plan.Plan``."""
+
+    @property
+    def kind(self) -> Kind: ...
+    @property
+    def source(self) -> Path: ...
+    @property
+    def columns(self) -> Sequence[str]: ...
+    @property
+    def rows(self) -> Sequence[PlannedRow]: ...
+    @property
+    def fingerprint(self) -> str: ...
+    @property
+    def warnings(self) -> Sequence[str]: ...
+    @property
+    def lookups(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The executor's share of :class:`~closecsv.plan.ImportOptions`."""
+
+    dry_run: bool = False
+    concurrency: int = 4
+    default_status: str = "published"
+    report_dir: Path | None = None
+    settle_seconds: float = 1.0  # wait before a reconcile that found nothing looks again
+
+
+@dataclass
+class _Run:
+    """Mutable state of one execution, shared by the phases."""
+
+    results: dict[int, RowResult] = field(default_factory=dict)
+    fatal: FatalError | None = None
+    interrupted: bool = False
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+def execute_plan(
+    client: CloseClient,
+    schema: Schema,
+    plan: Plan,
+    settings: Settings,
+    progress: Progress,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> ImportReport:
+    """Send ``plan`` (or, in a dry run, say what would be sent) and write the reports."""
+    started, clock = datetime.now().astimezone(), time.monotonic()
+    before = (client.stats.requests, client.stats.rate_limited)
+    paths = ReportPaths.for_input(plan.source, settings.report_dir)
+    journal = None if settings.dry_run else Journal.open(paths.journal, plan.fingerprint)
+    try:
+        fields = Fields(schema, plan.kind)
+        fields.warm(r.type_id for r in plan.rows)
+        executor = _Executor(
+            client,
+            plan,
+            settings,
+            progress,
+            journal,
+            Reconciler(client, fields, settings.settle_seconds, sleep),
+        )
+        run = executor.run()
+    finally:
+        progress.close()
+        if journal is not None:
+            journal.close()
+    results = [run.results[r.row] for r in plan.rows]
+    write_reports(plan.columns, {r.row: r.cells for r in plan.rows}, results, paths)
+    return ImportReport(
+        kind=plan.kind.name,
+        source=plan.source,
+        input_sha256=file_sha256(plan.source),
+        dry_run=settings.dry_run,
+        results=results,
+        paths=paths,
+        started_at=started,
+        elapsed=time.monotonic() - clock,
+        requests=client.stats.requests - before[0] + plan.lookups,
+        rate_limited=client.stats.rate_limited - before[1],
+        lookups=plan.lookups,
+        warnings=list(plan.warnings),
+        interrupted=run.interrupted,
+        fatal=run.fatal,
+    )
+
+
+class _Executor:
+    def __init__(
+        self,
+        client: CloseClient,
+        plan: Plan,
+        settings: Settings,
+        progress: Progress,
+        journal: Journal | None,
+        reconciler: Reconciler,
+    ) -> None:
+        self.client, self.plan, self.kind = client, plan, plan.kind
+        self.settings, self.progress, self.journal = settings, progress, journal
+        self.state = _Run()
+        self.entries: dict[int, Entry] = journal.entries() if journal is not None else {}
+        self.reconciler = reconciler
+        self.reconciler.claim(e.instance_id for e in self.entries.values() if e.instance_id)
+
+    # -- phases ------------------------------------------------------------------------------
+    def run(self) -> _Run:
+        creates, updates = self._sort_rows()
+        self.progress.start(len(self.plan.rows), len(self.state.results))
+        if updates:
+            self._updates(updates)
+        if creates:
+            self._creates(creates)
+        self._leftovers()
+        return self.state
+
+    def _sort_rows(self) -> tuple[list[PlannedRow], list[PlannedRow]]:
+        """Settle what needs no request; return the pending creates and updates."""
+        creates: list[PlannedRow] = []
+        updates: list[PlannedRow] = []
+        for row in self.plan.rows:
+            entry = self.entries.get(row.row)
+            if row.action == "failed":
+                self.state.results[row.row] = _failed(row, row.error or "invalid row")
+            elif entry is not None and entry.state in ("done", "failed"):
+                self.state.results[row.row] = _from_entry(entry, row)
+            elif row.action == "create":
+                creates.append(row)
+            else:
+                updates.append(row)
+        return creates, updates
+
+    def _updates(self, rows: list[PlannedRow]) -> None:
+        current: dict[str, dict[str, Any]] = {}
+        lookups = self.reconciler.batches(rows)
+        self._parallel(lookups, lambda batch: current.update(self.reconciler.fetch(*batch)))
+        if self.state.stop.is_set():
+            return
+        to_send: list[tuple[PlannedRow, dict[str, Any]]] = []
+        for row in rows:
+            outcome = self._compare(row, current.get(row.instance_id or ""))
+            if isinstance(outcome, RowResult):
+                self._record([outcome])
+            else:
+                to_send.append((row, outcome))
+        if to_send:
+            self._parallel(to_send, lambda item: self._send_update(*item))
+
+    def _compare(
+        self, row: PlannedRow, instance: Mapping[str, Any] | None
+    ) -> RowResult | dict[str, Any]:
+        if instance is None:
+            return _failed(
+                row, f"{self.kind.id_column} {row.instance_id}: no such {self.kind.noun}"
+            )
+        found_type = instance.get(self.kind.type_id_key)
+        if row.type_id is not None and row.type_id != found_type:
+            return _failed(
+                row,
+                f"{self.kind.id_column} {row.instance_id} is of type {found_type}, "
+                f"not {row.type_id}",
+            )
+        body = update_body(row, instance, self.kind, self.reconciler.fields)
+        if body:
+            return body
+        entry = self.entries.get(row.row)
+        was_sent = entry is not None and entry.needs_reconcile
+        status = "updated" if was_sent else "unchanged"
+        if was_sent and self.journal is not None:
+            self.journal.done(row.row, status, row.instance_id, instance.get("lead_id"))
+        return RowResult(row.row, status, row.instance_id, instance.get("lead_id"))
+
+    def _creates(self, rows: list[PlannedRow]) -> None:
+        if self.settings.dry_run:
+            self._record([RowResult(r.row, "would_create", None, r.lead_id) for r in rows])
+            return
+        doubtful = [r for r in rows if self._in_doubt(r)]
+        fresh = [r for r in rows if not self._in_doubt(r)]
+        for _ in range(MAX_ROUNDS):
+            resend = self._reconcile(doubtful) if doubtful else []
+            batch = fresh + resend
+            if not batch or self.state.stop.is_set():
+                return
+            self._parallel(batch, self._send_create)
+            fresh = []
+            doubtful = [r for r in batch if r.row not in self.state.results]
+
+    def _in_doubt(self, row: PlannedRow) -> bool:
+        entry = self.entries.get(row.row)
+        return entry is not None and entry.needs_reconcile
+
+    def _reconcile(self, rows: list[PlannedRow]) -> list[PlannedRow]:
+        """Resolve rows whose create may have happened; return those to send again."""
+        resend: list[PlannedRow] = []
+        lock = threading.Lock()
+
+        def resolve(group: Group) -> list[RowResult]:
+            outcomes = self.reconciler.resolve(group)
+            results = [o for o in outcomes if isinstance(o, RowResult)]
+            for result in results:
+                self._journal_result(result)
+            with lock:
+                resend.extend(o for o in outcomes if not isinstance(o, RowResult))
+            return results
+
+        self._parallel(self.reconciler.groups(rows, self._attempt_starts(rows)), resolve)
+        return sorted(resend, key=lambda r: r.row)
+
+    def _attempt_starts(self, rows: Iterable[PlannedRow]) -> dict[int, float]:
+        starts = {}
+        for row in rows:
+            entry = self.entries.get(row.row)
+            starts[row.row] = entry.attempt_start if entry and entry.attempt_start else time.time()
+        return starts
+
+    def _leftovers(self) -> None:
+        for row in self.plan.rows:
+            if row.row not in self.state.results:
+                entry = self.entries.get(row.row)
+                doubt = self._in_doubt(row) or (entry is not None and entry.state == "unknown")
+                reason = IN_DOUBT if doubt and not self.state.stop.is_set() else NOT_SENT
+                self.state.results[row.row] = RowResult(
+                    row.row, "skipped", None, row.lead_id, reason
+                )
+
+    # -- sending -----------------------------------------------------------------------------
+    def _send_create(self, row: PlannedRow) -> RowResult | None:
+        body = dict(row.payload)
+        if self.kind.name == "activities":
+            body.setdefault("status", self.settings.default_status)
+        answer = self._send(row, lambda: self.client.post(self.kind.instance_path, body))
+        if answer is None or isinstance(answer, RowResult):
+            return answer
+        return self._done(row, "created", str(answer["id"]), answer.get("lead_id", row.lead_id))
+
+    def _send_update(self, row: PlannedRow, body: dict[str, Any]) -> RowResult | None:
+        if self.settings.dry_run:
+            return RowResult(row.row, "would_update", row.instance_id, row.lead_id)
+        path = self.kind.instance_url(row.instance_id or "")
+        answer = self._send(row, lambda: self.client.put(path, body))
+        if answer is None or isinstance(answer, RowResult):
+            return answer
+        return self._done(row, "updated", row.instance_id, answer.get("lead_id", row.lead_id))
+
+    def _send(self, row: PlannedRow, request: Callable[[], dict[str, Any]]) -> Any:
+        """Journal, send, classify.  None: not finished (stopped, or the answer was lost)."""
+        if self.state.stop.is_set() or self.journal is None:
+            return None
+        self.journal.begin(row.row, time.time())
+        self.entries[row.row] = Entry(row.row, "in_flight", attempt_start=time.time())
+        try:
+            return request()
+        except RequestRejected as exc:
+            self.journal.failed(row.row, exc.message)
+            return _failed(row, f"rejected by Close ({exc.status}): {exc.message}")
+        except OutcomeUnknown as exc:
+            self.journal.unknown(row.row, exc.cause)
+            return None
+        except FatalError as exc:
+            self._halt(exc)
+            return None
+
+    def _done(self, row: PlannedRow, status: str, iid: str | None, lead: Any) -> RowResult:
+        lead_id = str(lead) if lead else row.lead_id
+        if iid is not None:
+            self.reconciler.claim([iid])
+        if self.journal is not None:
+            self.journal.done(row.row, status, iid, lead_id)
+        return RowResult(row.row, status, iid, lead_id)
+
+    def _journal_result(self, result: RowResult) -> None:
+        if self.journal is None:
+            return
+        if result.status == "failed":
+            self.journal.failed(result.row, result.error or "", result.instance_id)
+        else:
+            self.journal.done(result.row, result.status, result.instance_id, result.lead_id)
+
+    def _halt(self, exc: FatalError) -> None:
+        if self.state.fatal is None:
+            self.state.fatal = exc
+        self.state.stop.set()
+
+    # -- the pool ----------------------------------------------------------------------------
+    def _parallel(self, items: Sequence[T], work: Callable[[T], Any]) -> None:
+        """Run ``work`` on each item from a pool; record what it returns, in this thread."""
+        pending: set[Future[Any]] = set()
+        queue = iter(items)
+        limit = self.settings.concurrency * 2
+        with ThreadPoolExecutor(self.settings.concurrency, thread_name_prefix="send") as pool:
+            try:
+                while True:
+                    while len(pending) < limit and not self.state.stop.is_set():
+                        item = next(queue, None)
+                        if item is None:
+                            break
+                        pending.add(pool.submit(self._guard, work, item))
+                    if not pending:
+                        return
+                    done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        self._record(_as_list(fut.result()))
+            except KeyboardInterrupt:
+                self._interrupt(pending)
+
+    def _guard(self, work: Callable[[T], Any], item: T) -> Any:
+        try:
+            return work(item)
+        except FatalError as exc:
+            self._halt(exc)
+            return None
+
+    def _interrupt(self, pending: set[Future[Any]]) -> None:
+        self.state.interrupted = True
+        self.state.stop.set()
+        self.progress.note(
+            "interrupted: letting the requests in flight finish (Ctrl-C again to quit)"
+        )
+        try:
+            for fut in pending:
+                self._record(_as_list(fut.result()))
+        except KeyboardInterrupt:
+            for fut in pending:
+                fut.cancel()
+
+    def _record(self, results: Iterable[RowResult]) -> None:
+        for result in results:
+            if result.row not in self.state.results:
+                self.state.results[result.row] = result
+                self.progress.advance(result.status)
+
+
+def _as_list(value: Any) -> list[RowResult]:
+    if isinstance(value, RowResult):
+        return [value]
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, RowResult)]
+    return []
+
+
+def _failed(row: PlannedRow, error: str) -> RowResult:
+    return RowResult(row.row, "failed", row.instance_id, row.lead_id, error)
+
+
+def _from_entry(entry: Entry, row: PlannedRow) -> RowResult:
+    status = entry.status or ("failed" if entry.state == "failed" else "created")
+    return RowResult(row.row, status, entry.instance_id, entry.lead_id or row.lead_id, entry.error)

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from closecsv.sandbox.errors import bad_request, field_error
-from closecsv.sandbox.seed import iso
+from closecsv.sandbox.ids import iso
 from closecsv.sandbox.state import State
 from closecsv.sandbox.values import Invalid, parse_bound
 

@@ -14,7 +14,8 @@ import random
 from datetime import timedelta
 from typing import Any
 
-from closecsv.sandbox.seed import ADA, DEAL, SEED_EPOCH, field_key, iso, seed_id
+from closecsv.sandbox.ids import ADA, DEAL, SEED_EPOCH, iso, seed_id
+from closecsv.sandbox.seed_types import field_key
 from closecsv.sandbox.state import State
 
 Obj = dict[str, Any]

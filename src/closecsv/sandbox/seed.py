@@ -1,24 +1,33 @@
 """The seed org of the sandbox (docs/ARCHITECTURE.md, "Seed org"), built in code.
 
-Every id is derived from a fixed key (``seed_id("lead", "lead-7")``), so the seed is the same
-on every machine and for every ``seed=`` option; runtime ids come from
-:func:`runtime_id`, which mixes the ``seed`` option and a persisted counter, so they are
-deterministic and never collide with the seed.
-
-The names, types, order, choices and required flags are a contract other modules rely on.
+Users (Ada Lovelace owns the key; Alan Turing is inactive), 60 leads with 1-2 contacts each
+(emails, E.164 phones; two leads named "Globex"; ``shared@example.net`` on two leads), the
+types of :mod:`seed_types`, three Deals and a Subscription, and five custom activities on the
+first leads (one a draft).  Ids are fixed (:mod:`ids`), so the seed is the same everywhere.
 """
 
 from __future__ import annotations
 
-import hashlib
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
-Obj = dict[str, Any]
-Collections = dict[str, dict[str, Obj]]
+from closecsv.sandbox.ids import (
+    ADA,
+    ALAN,
+    DEAL,
+    DISCOVERY,
+    GRACE,
+    ORG_ID,
+    REGION,
+    SEED_EPOCH,
+    SUBSCRIPTION,
+    SUPPORT,
+    Collections,
+    Obj,
+    iso,
+    seed_id,
+)
+from closecsv.sandbox.seed_types import add_types, field_key
 
-_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-SEED_EPOCH = datetime(2024, 1, 2, 9, 0, tzinfo=UTC)
 COLLECTIONS = (
     "users",
     "leads",
@@ -29,37 +38,6 @@ COLLECTIONS = (
     "object_types",
     "custom_objects",
 )
-
-
-def _base62(digest: bytes, length: int) -> str:
-    number = int.from_bytes(digest, "big")
-    chars: list[str] = []
-    while len(chars) < length:
-        number, rem = divmod(number, 62)
-        chars.append(_ALPHABET[rem])
-    return "".join(chars)
-
-
-def seed_id(prefix: str, key: str) -> str:
-    """A Close-style id (``lead_…``) fixed by ``key``."""
-    return f"{prefix}_{_base62(hashlib.sha256(f'seed:{key}'.encode()).digest(), 32)}"
-
-
-def runtime_id(prefix: str, seed: int, counter: int) -> str:
-    """The id of the ``counter``-th object created at run time with option ``seed``."""
-    digest = hashlib.sha256(f"run:{seed}:{counter}".encode()).digest()
-    return f"{prefix}_{_base62(digest, 32)}"
-
-
-def iso(moment: datetime) -> str:
-    """Close's timestamp format: UTC, microseconds, ``+00:00``."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-ORG_ID = seed_id("orga", "org")
-ADA = seed_id("user", "ada")
-GRACE = seed_id("user", "grace")
-ALAN = seed_id("user", "alan")
 
 _USERS = ((ADA, "Ada", "Lovelace", "ada"), (GRACE, "Grace", "Hopper", "grace"))
 _USERS_INACTIVE = ((ALAN, "Alan", "Turing", "alan"),)
@@ -177,143 +155,6 @@ def _leads_and_contacts(cols: Collections) -> None:
         for j in range(1 if i % 3 else 2):
             contact = _contact(lead_id, i, j, moment)
             cols["contacts"][contact["id"]] = contact
-
-
-def _field(key: str, name: str, ftype: str, **extra: Any) -> Obj:
-    stamp = iso(SEED_EPOCH - timedelta(days=30))
-    field: Obj = {
-        "id": seed_id("cf", key),
-        "name": name,
-        "description": None,
-        "type": ftype,
-        "accepts_multiple_values": False,
-        "required": False,
-        "editable_with_roles": [],
-        "is_shared": False,
-        "back_reference_is_visible": False,
-        "converting_to_type": None,
-        "created_by": ADA,
-        "updated_by": ADA,
-        "date_created": stamp,
-        "date_updated": stamp,
-        "organization_id": ORG_ID,
-    }
-    field.update(extra)
-    return field
-
-
-DISCOVERY = seed_id("actitype", "discovery-call")
-SUPPORT = seed_id("actitype", "support-ticket")
-LEGACY = seed_id("actitype", "legacy-survey")
-DEAL = seed_id("cotype", "deal")
-SUBSCRIPTION = seed_id("cotype", "subscription")
-REGION = seed_id("cf", "region")
-
-_DISCOVERY_FIELDS: tuple[tuple[str, str, dict[str, Any]], ...] = (
-    (
-        "Outcome",
-        "choices",
-        {"choices": ["Interested", "Not interested", "Follow up"], "required": True},
-    ),
-    ("Duration (min)", "number", {}),
-    ("Notes", "textarea", {}),
-    ("Next Step Date", "date", {}),
-    ("Follow-up At", "datetime", {}),
-    ("Attendees", "user", {"accepts_multiple_values": True}),
-    (
-        "Products",
-        "choices",
-        {"choices": ["Core", "Analytics", "API"], "accepts_multiple_values": True},
-    ),
-    ("Primary Contact", "contact", {}),
-    ("Related Deal", "custom_object", {"referenced_custom_type_id": DEAL}),
-    ("Reference Code", "text", {"required": True}),
-    ("Internal Score", "hidden", {}),
-)
-_SUPPORT_FIELDS: tuple[tuple[str, str, dict[str, Any]], ...] = (
-    ("Ticket ID", "text", {"required": True}),
-    ("Priority", "choices", {"choices": ["Low", "Medium", "High"]}),
-    ("Resolved On", "date", {}),
-)
-_LEGACY_FIELDS: tuple[tuple[str, str, dict[str, Any]], ...] = (("Score", "number", {}),)
-_DEAL_FIELDS: tuple[tuple[str, str, dict[str, Any]], ...] = (
-    ("Amount", "number", {"required": True}),
-    ("Stage", "choices", {"choices": ["Prospect", "Negotiation", "Won", "Lost"]}),
-    ("Close Date", "date", {}),
-    ("Owner", "user", {}),
-    ("Notes", "text", {}),
-)
-_SUBSCRIPTION_FIELDS: tuple[tuple[str, str, dict[str, Any]], ...] = (
-    ("Plan", "choices", {"choices": ["Starter", "Growth", "Enterprise"]}),
-    ("Seats", "number", {}),
-    ("Renewal Date", "date", {}),
-)
-
-
-def field_key(type_key: str, name: str) -> str:
-    """The seed key of a field: ``seed_id("cf", field_key("discovery-call", "Outcome"))``."""
-    return f"{type_key}:{name}"
-
-
-def _type_fields(
-    cols: Collections, type_key: str, owner: tuple[str, str], specs: tuple[Any, ...]
-) -> list[str]:
-    ids = []
-    for name, ftype, extra in specs:
-        field = _field(field_key(type_key, name), name, ftype, **extra, **{owner[0]: owner[1]})
-        cols["fields"][field["id"]] = field
-        ids.append(field["id"])
-    return ids
-
-
-def _type(tid: str, name: str, field_ids: list[str], **extra: Any) -> Obj:
-    stamp = iso(SEED_EPOCH - timedelta(days=30))
-    obj: Obj = {
-        "id": tid,
-        "name": name,
-        "description": None,
-        "api_create_only": False,
-        "editable_with_roles": [],
-        "is_archived": False,
-        "organization_id": ORG_ID,
-        "created_by": ADA,
-        "updated_by": ADA,
-        "date_created": stamp,
-        "date_updated": stamp,
-        "field_ids": field_ids,
-    }
-    obj.update(extra)
-    return obj
-
-
-def _types(cols: Collections) -> None:
-    assoc = [
-        {
-            "object_type": "custom_activity_type",
-            "custom_activity_type_id": tid,
-            "required": False,
-            "editable_with_roles": [],
-        }
-        for tid in (DISCOVERY, SUPPORT)
-    ]
-    region = _field("region", "Region", "choices", choices=["NA", "EMEA", "APAC"])
-    region.update(is_shared=True, associations=assoc)
-    cols["fields"][REGION] = region
-    act = "custom_activity_type_id"
-    plan: tuple[tuple[str, str, str, Any, list[str], Obj], ...] = (
-        (DISCOVERY, "discovery-call", "Discovery Call", _DISCOVERY_FIELDS, [REGION], {}),
-        (SUPPORT, "support-ticket", "Support Ticket", _SUPPORT_FIELDS, [REGION], {}),
-        (LEGACY, "legacy-survey", "Legacy Survey", _LEGACY_FIELDS, [], {"is_archived": True}),
-    )
-    for tid, key, name, specs, shared, extra in plan:
-        ids = _type_fields(cols, key, (act, tid), specs) + shared
-        cols["activity_types"][tid] = _type(tid, name, ids, **extra)
-    for tid, key, name, plural, specs in (
-        (DEAL, "deal", "Deal", "Deals", _DEAL_FIELDS),
-        (SUBSCRIPTION, "subscription", "Subscription", "Subscriptions", _SUBSCRIPTION_FIELDS),
-    ):
-        ids = _type_fields(cols, key, ("custom_object_type_id", tid), specs)
-        cols["object_types"][tid] = _type(tid, name, ids, name_plural=plural)
 
 
 def _cf(type_key: str, name: str) -> str:
@@ -446,7 +287,7 @@ def build_seed() -> tuple[Collections, Obj]:
     for n, (uid, first, last, handle) in enumerate(_USERS + _USERS_INACTIVE):
         cols["users"][uid] = _user(uid, first, last, handle, n)
     _leads_and_contacts(cols)
-    _types(cols)
+    add_types(cols)
     _instances(cols)
     org: Obj = {
         "id": ORG_ID,

@@ -33,7 +33,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from closecsv.sandbox.seed import COLLECTIONS, Collections, Obj, build_seed, runtime_id
+from closecsv.sandbox.ids import Collections, Obj, runtime_id
+from closecsv.sandbox.seed import COLLECTIONS, build_seed
 
 FORMAT = "closecsv-sandbox/1"
 _BY_LEAD = ("contacts", "custom_activities", "custom_objects")

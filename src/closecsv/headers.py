@@ -1,0 +1,145 @@
+"""Import headers: ``--map`` renames, then an exact, case-sensitive check (SPEC §3).
+
+Every problem is collected and reported at once in one :class:`InputError` (exit 2), before
+any request is sent, with a "did you mean" for near misses (``Lead_Email`` -> ``lead_email``,
+``custom.outcome`` -> ``custom.Outcome``).  Columns whose name starts with ``_`` (the tool's
+own report columns, or a column mapped to ``_...``) are carried into the reports and not
+imported; the kind's read-only columns (``date_updated``, ...) are accepted and ignored.
+``custom.<Field Name>`` and ``custom.<field id>`` address fields of the types in play (the
+``--type``, or the union of the types present in the file).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from closecsv.csvio import load_bytes
+from closecsv.errors import InputError
+from closecsv.kinds import Kind
+from closecsv.schema import CUSTOM_PREFIX, FieldInfo, TypeInfo, suggest
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The file's columns by role, under the file's own names.
+
+    ``standard`` maps a standard column (``lead_email``) to the file column holding it;
+    ``custom`` maps a file column to its fields, per type id.
+    """
+
+    standard: dict[str, str]
+    custom: dict[str, dict[str, FieldInfo]]
+    ignored: tuple[str, ...]
+    warnings: tuple[str, ...] = field(default=())
+
+
+def load_map(path: Path) -> dict[str, str]:
+    """A ``--map`` file: a JSON object ``{"from": "to"}`` or a CSV with the header ``from,to``."""
+    text = load_bytes(path).decode("utf-8-sig", errors="replace")
+    if text.lstrip().startswith("{"):
+        return _json_map(text, path)
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows or [c.strip() for c in rows[0]] != ["from", "to"]:
+        raise InputError(
+            f"{path}: a column map needs the header 'from,to'",
+            hint='write a CSV with the header from,to or a JSON object {"Old": "new"}',
+        )
+    bad = [i + 2 for i, row in enumerate(rows[1:]) if row and len(row) != 2]
+    if bad:
+        raise InputError(f"{path}: line(s) {bad} of the column map do not have two cells")
+    return {row[0]: row[1] for row in rows[1:] if row}
+
+
+def _json_map(text: str, path: Path) -> dict[str, str]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise InputError(f"{path}: a JSON column map must be an object of strings")
+    return {str(k): v for k, v in data.items()}
+
+
+def apply_map(
+    columns: Sequence[str], mapping: Mapping[str, str]
+) -> tuple[dict[str, str], list[str]]:
+    """Target name per file column, and warnings for map entries the file lacks."""
+    targets = {c: mapping.get(c, c) for c in columns}
+    warnings = [
+        f"--map: the file has no column {src!r} (mapped to {dst!r}); entry ignored"
+        for src, dst in mapping.items()
+        if src not in targets
+    ]
+    return targets, warnings
+
+
+def check_headers(
+    columns: Sequence[str],
+    kind: Kind,
+    types: Sequence[TypeInfo],
+    mapping: Mapping[str, str] | None = None,
+) -> Columns:
+    """Sort the columns by role; raise one :class:`InputError` listing every problem."""
+    targets, warnings = apply_map(columns, mapping or {})
+    problems = _duplicates(targets)
+    standard: dict[str, str] = {}
+    custom: dict[str, dict[str, FieldInfo]] = {}
+    ignored: list[str] = []
+    known = _known_names(kind, types)
+    for column, target in targets.items():
+        if target.startswith("_") or target in kind.readonly_columns:
+            ignored.append(column)
+        elif target in kind.standard_columns:
+            standard[target] = column
+        elif target.startswith(CUSTOM_PREFIX) and _fields_for(target, types):
+            custom[column] = _fields_for(target, types)
+        else:
+            problems.append(_unknown(column, target, known, types))
+    if problems:
+        raise InputError(
+            f"{len(problems)} problem(s) with the header, nothing was sent:\n  "
+            + "\n  ".join(problems),
+            hint="headers are exact and case-sensitive; "
+            f"`closecsv template {kind.name} TYPE` writes a correct header",
+        )
+    return Columns(standard, custom, tuple(ignored), tuple(warnings))
+
+
+def _duplicates(targets: Mapping[str, str]) -> list[str]:
+    seen: dict[str, list[str]] = {}
+    for column, target in targets.items():
+        if not target.startswith("_"):
+            seen.setdefault(target, []).append(column)
+    return [
+        f"columns {', '.join(map(repr, cols))} all map to {target!r}"
+        for target, cols in seen.items()
+        if len(cols) > 1
+    ]
+
+
+def _fields_for(target: str, types: Sequence[TypeInfo]) -> dict[str, FieldInfo]:
+    found = ((t.id, t.field_for_column(target)) for t in types)
+    return {type_id: f for type_id, f in found if f is not None}
+
+
+def _known_names(kind: Kind, types: Sequence[TypeInfo]) -> list[str]:
+    names = [*kind.standard_columns, *kind.readonly_columns]
+    for t in types:
+        names.extend(f.column for f in t.fields if f.column not in names)
+    return names
+
+
+def _unknown(column: str, target: str, known: Sequence[str], types: Sequence[TypeInfo]) -> str:
+    shown = repr(column) if column == target else f"{column!r} (mapped to {target!r})"
+    hint = suggest(target, known)
+    if hint:
+        return f"unknown column {shown}: {hint}"
+    if target.startswith(CUSTOM_PREFIX):
+        names = ", ".join(t.name for t in types) or "none"
+        return f"unknown column {shown}: no such field on the type(s) {names}"
+    return f"unknown column {shown}: not a column of this import (start it with _ to carry it)"

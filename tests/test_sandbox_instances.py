@@ -276,3 +276,18 @@ def test_custom_object_lifecycle(api: httpx.Client) -> None:
     deleted = api.delete(url)
     assert deleted.status_code == 204 and deleted.content == b""
     assert api.get(url).status_code == 404
+
+
+def test_unfiltered_list_stays_ordered_through_writes(api: httpx.Client, dc: Any) -> None:
+    def listed() -> list[tuple[str, str]]:
+        data = api.get("activity/custom/", params={"_limit": 100}).json()["data"]
+        return [(a["date_created"], a["id"]) for a in data]
+
+    before = listed()
+    old = api.post("activity/custom/", json={**dc["body"], "date_created": "2001-01-01T00:00:00Z"})
+    api.post("activity/custom/", json=dc["body"])
+    api.delete(f"activity/custom/{before[0][1]}/")
+    api.put(f"activity/custom/{old.json()['id']}/", json={"pinned": True})
+    after = listed()
+    assert after == sorted(after, reverse=True)
+    assert len(after) == len(before) + 1 and before[0] not in after

@@ -12,8 +12,9 @@ write (``{"op": "put", "coll": "custom_activities", "obj": {...}, "counter": 18}
 ``{"op": "del", "coll": ..., "id": ...}``), flushed and fsynced before the API answers, so a
 write the API confirmed survives a kill.  A write costs one small append, not a rewrite of a
 100k-object snapshot.  On open the snapshot is read, the log replayed (a torn last line from a
-crash is ignored) and the two are compacted into a new snapshot (written to a temporary file
-and renamed) with an empty log; :meth:`State.close` compacts again.  A missing file is created
+crash is ignored) and, if the log held anything, the two are compacted into a new snapshot
+(written to a temporary file and renamed) with an empty log; :meth:`State.close` compacts
+again if anything was written.  A missing file is created
 from :func:`seed.build_seed`.
 
 Concurrency: one re-entrant lock (:attr:`State.lock`); the dispatcher holds it for the whole of
@@ -26,6 +27,7 @@ list endpoints bisect for date filters.
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import threading
@@ -48,6 +50,7 @@ class State:
         self.seed = seed
         self.data_path = data_path
         self._log: Any = None
+        self._dirty = False
         self._sorted: dict[str, list[tuple[str, str]]] = {}
         self._children: dict[str, defaultdict[str, set[str]]] = {}
         cols, org = build_seed()
@@ -109,13 +112,13 @@ class State:
         self.collections[coll][obj["id"]] = obj
         self._index_child(coll, old, remove=True)
         self._index_child(coll, obj, remove=False)
-        self._sorted.pop(coll, None)
+        self._resort(coll, old, obj)
         self._append({"op": "put", "coll": coll, "obj": obj, "counter": self.meta["counter"]})
 
     def delete(self, coll: str, oid: str) -> None:
         old = self.collections[coll].pop(oid)
         self._index_child(coll, old, remove=True)
-        self._sorted.pop(coll, None)
+        self._resort(coll, old, None)
         self._append({"op": "del", "coll": coll, "id": oid})
 
     def put_many(self, coll: str, objs: list[Obj]) -> None:
@@ -149,13 +152,19 @@ class State:
                 raise ValueError(f"{path} is not a closecsv sandbox data file")
             self.collections = {c: blob["collections"].get(c, {}) for c in COLLECTIONS}
             self.meta = blob["meta"]
-            self._replay()
+            if self._replay() == 0:
+                log = self.log_path
+                assert log is not None
+                self._log = log.open("a", encoding="utf-8")
+                return
         self.compact()
 
-    def _replay(self) -> None:
+    def _replay(self) -> int:
+        """Apply the log to the snapshot; returns how many lines were applied."""
         log = self.log_path
         if log is None or not log.exists():
-            return
+            return 0
+        applied = 0
         for line in log.read_text(encoding="utf-8").splitlines():
             try:
                 entry = json.loads(line)
@@ -166,6 +175,8 @@ class State:
                 self.meta["counter"] = max(self.meta["counter"], entry["counter"])
             else:
                 self.collections[entry["coll"]].pop(entry["id"], None)
+            applied += 1
+        return applied
 
     def compact(self) -> None:
         """Write the snapshot atomically and start an empty log."""
@@ -184,10 +195,12 @@ class State:
             log = self.log_path
             assert log is not None
             self._log = log.open("w", encoding="utf-8")
+            self._dirty = False
 
     def _append(self, entry: Obj) -> None:
         if self._log is None:
             return
+        self._dirty = True
         self._log.write(json.dumps(entry, separators=(",", ":")) + "\n")
         self._log.flush()
         os.fsync(self._log.fileno())
@@ -199,7 +212,7 @@ class State:
 
     def close(self) -> None:
         """Compact and release the log file (safe to call twice)."""
-        if self.data_path is not None and self._log is not None:
+        if self.data_path is not None and self._log is not None and self._dirty:
             self.compact()
         self._close_log()
 
@@ -210,6 +223,18 @@ class State:
         for coll in _BY_LEAD:
             for obj in self.collections[coll].values():
                 self._index_child(coll, obj, remove=False)
+
+    def _resort(self, coll: str, old: Obj | None, new: Obj | None) -> None:
+        """Keep the sorted keys of ``coll`` (if built) in step with one change."""
+        keys = self._sorted.get(coll)
+        if keys is None:
+            return
+        if old is not None:
+            at = bisect.bisect_left(keys, (old["date_created"], old["id"]))
+            if at < len(keys) and keys[at] == (old["date_created"], old["id"]):
+                del keys[at]
+        if new is not None:
+            bisect.insort(keys, (new["date_created"], new["id"]))
 
     def _index_child(self, coll: str, obj: Obj | None, *, remove: bool) -> None:
         if obj is None or coll not in self._children:

@@ -1,0 +1,142 @@
+"""Export benchmark: requests per row by route, rows/s, and peak RSS at 10k vs 100k rows.
+
+A real ``closecsv sandbox`` subprocess serves an org seeded with 100k activities over 5 types
+on 5k leads, with ``--latency 80 --rate-limit 20``.  Each export runs as a real
+``closecsv export`` child process; its peak RSS comes from ``os.wait4`` (the child's own
+``ru_maxrss``), its request count from its summary line.
+
+    .venv/bin/python bench/export_bench.py            # full: lead route on every lead (~5 min)
+    .venv/bin/python bench/export_bench.py --quick    # lead route on 500 leads only
+
+Goals: the cheaper route <= 0.012 requests per exported row; peak RSS at 100k rows within
+1.2x of 10k rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from closecsv.sandbox import SANDBOX_API_KEY, Sandbox  # noqa: E402
+from closecsv.sandbox.seed import SEED_EPOCH  # noqa: E402
+
+ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "CLOSE_API_KEY": SANDBOX_API_KEY}
+SUMMARY = re.compile(r"exported (\d+) activities in ([\d.]+)s .* by the (\w+) route with (\d+)")
+
+
+@dataclass
+class Result:
+    label: str
+    rows: int
+    seconds: float
+    route: str
+    requests: int
+    peak_mb: float
+
+    def line(self) -> str:
+        per_row = self.requests / self.rows if self.rows else float("nan")
+        return (
+            f"{self.label:<34} rows {self.rows:>7}  requests {self.requests:>5}  "
+            f"req/row {per_row:.4f}  {self.rows / self.seconds:>6.0f} rows/s  "
+            f"peak RSS {self.peak_mb:.0f} MB"
+        )
+
+
+def seed(path: Path, leads: int, activities: int) -> list[str]:
+    started = time.monotonic()
+    sb = Sandbox(path)
+    sb.populate(leads=leads, activities=activities, activity_types=5)
+    bench_leads = [i for i, lead in sb.state.leads.items() if lead["name"].startswith("Bench")]
+    sb.close()
+    print(f"seeded {activities} activities on {leads} leads in {time.monotonic() - started:.0f}s")
+    return bench_leads
+
+
+def start_sandbox(data: Path) -> tuple[subprocess.Popen[str], str]:
+    cmd = [sys.executable, "-m", "closecsv", "sandbox", "--data", str(data), "--port", "0"]
+    cmd += ["--latency", "80", "--rate-limit", "20"]
+    proc = subprocess.Popen(
+        cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("export CLOSE_API_URL="):
+            return proc, line.split("=", 1)[1].strip()
+    raise SystemExit("the sandbox did not start")
+
+
+def export(url: str, out: Path, label: str, *args: str) -> Result:
+    cmd = [sys.executable, "-m", "closecsv", "--api-url", url, "export", "activities"]
+    cmd += ["--out-dir", str(out), "--force", *args]
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.monotonic() - started
+    found = SUMMARY.search(err)
+    if proc.returncode != 0 or found is None:
+        raise SystemExit(f"export failed ({proc.returncode}):\n{err}")
+    rows, _, route, requests = found.groups()
+    return Result(label, int(rows), seconds, route, int(requests), usage.ru_maxrss / 1024)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="lead route on 500 leads only")
+    parser.add_argument("--leads", type=int, default=5000)
+    parser.add_argument("--activities", type=int, default=100_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="closecsv-bench-") as tmp:
+        work = Path(tmp)
+        bench_leads = seed(work / "org.json", args.leads, args.activities)
+        proc, url = start_sandbox(work / "org.json")
+        try:
+            results = run_all(url, work, bench_leads, args.quick)
+        finally:
+            proc.terminate()
+            proc.wait()
+    print()
+    for result in results:
+        print(result.line())
+    small, large = results[0], results[1]
+    print(f"peak RSS {large.rows} rows / {small.rows} rows: {large.peak_mb / small.peak_mb:.2f}x")
+
+
+def run_all(url: str, work: Path, bench_leads: list[str], quick: bool) -> list[Result]:
+    since = (SEED_EPOCH - timedelta(days=36.5)).isoformat()
+    results = [
+        export(
+            url, work / "small", "org route, newest ~10%", "--strategy", "org", "--since", since
+        ),
+        export(url, work / "org", "org route, all rows", "--strategy", "org"),
+        export(url, work / "auto", "auto (route chosen by estimate)"),
+    ]
+    print(results[-1].line(), flush=True)
+    if quick:
+        subset = {"type": "or", "queries": [{"type": "id", "value": i} for i in bench_leads[:500]]}
+        results.append(
+            export(url, work / "lead", "lead route, 500 leads", "--lead-query", json.dumps(subset))
+        )
+    else:
+        results.append(export(url, work / "lead", "lead route, all rows", "--strategy", "lead"))
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,230 @@
+"""The import plan: read, check headers, convert values and resolve leads; reads only.
+
+:func:`build_plan` is the first half of the import pipeline (docs/ARCHITECTURE.md); the
+executor (:mod:`closecsv.importer`) sends what it plans.  File-level problems raise
+:class:`InputError` (exit 2) before any write; row-level problems become ``failed`` rows
+whose ``error`` names the row, the column, the value and the reason.
+
+Rows: a filled id column makes an **update** (type from the instance; a given type is put on
+``type_id`` for the executor to check; only given cells are sent, ``--clear-empty`` turns empty
+custom cells into ``clear``); otherwise a **create**, which needs a type (column or
+``--type``), a lead and, for objects, a ``name``.  Lead columns are looked up for creates
+only: an update keeps its instance's lead (its ``lead_id`` cell, if any, scopes contact and
+object look-ups).  ``date_created`` is also sent as ``activity_at`` unless that column is given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import polars as pl
+
+from closecsv.csvio import READ_ERROR, ROW, read_table
+from closecsv.errors import ConfigError
+from closecsv.headers import Columns, apply_map, check_headers, load_map
+from closecsv.kinds import LEAD_COLUMNS, Kind
+from closecsv.plan_values import (
+    ACTION,
+    TYPE_ERROR,
+    TYPE_ID,
+    PlannedRow,
+    assemble,
+    cell_column,
+    convert_columns,
+)
+from closecsv.resolve import LEAD_ERROR, LEAD_ID, Api, Resolver
+from closecsv.schema import Schema, TypeInfo, suggest
+from closecsv.values import ValueOptions, unneutralise_expr
+
+
+@dataclass
+class ImportOptions:
+    """Options of ``closecsv import`` (SPEC §2); ``delimiter`` is an addition."""
+
+    type_ref: str | None = None
+    dry_run: bool = False
+    report_dir: Path | None = None
+    concurrency: int = 4
+    timezone: str = "UTC"
+    date_format: str | None = None
+    multi_separator: str = ";"
+    map_file: Path | None = None
+    clear_empty: bool = False
+    on_ambiguous: Literal["fail", "first"] = "fail"
+    status: Literal["published", "draft"] = "published"
+    limit: int | None = None
+    encoding: str | None = None
+    default_region: str = "US"
+    raw: bool = False
+    delimiter: str = ","
+
+    def check(self) -> None:
+        """Raise :class:`ConfigError` for options that cannot work."""
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                f"unknown time zone {self.timezone!r}", hint="use an IANA name, e.g. Europe/Paris"
+            ) from None
+        if not self.multi_separator:
+            raise ConfigError("--multi-separator must not be empty", hint="the default is ';'")
+        if self.limit is not None and self.limit < 0:
+            raise ConfigError("--limit must be 0 or more")
+        if len(self.delimiter) != 1:
+            raise ConfigError("the delimiter must be one character", hint="e.g. ',' or ';'")
+
+    def payload_key(self) -> dict[str, Any]:
+        """The options that change what is sent (part of the job fingerprint)."""
+        changing = asdict(self)
+        for name in ("dry_run", "report_dir", "concurrency", "map_file"):
+            changing.pop(name)
+        return changing
+
+    def value_options(self) -> ValueOptions:
+        return ValueOptions(self.timezone, self.date_format, self.multi_separator)
+
+
+@dataclass
+class Plan:
+    kind: Kind
+    source: Path
+    columns: list[str]
+    rows: list[PlannedRow]
+    fingerprint: str
+    blank_lines: int
+    warnings: list[str] = field(default_factory=list)
+    lookups: int = 0
+
+
+def build_plan(client: Api, schema: Schema, kind: Kind, path: Path, options: ImportOptions) -> Plan:
+    """Plan the import of ``path``; raises :class:`InputError` for file-level problems."""
+    options.check()
+    before = _requests(client)
+    table = read_table(
+        path, encoding=options.encoding, delimiter=options.delimiter, limit=options.limit
+    )
+    mapping = load_map(options.map_file) if options.map_file else {}
+    targets, _ = apply_map(table.columns, mapping)
+    types = _types_in_play(schema, kind, table.frame, targets, options)
+    cols = check_headers(table.columns, kind, types, mapping)
+    frame = _unescape(table.frame, table.columns, cols, options.raw)
+    frame = _with_types(frame, cols, schema, kind, options)
+    resolver = Resolver(client, options.default_region, options.on_ambiguous)
+    frame = _with_leads(frame, cols, resolver)
+    frame, outputs = convert_columns(frame, cols, kind, types, options, resolver)
+    rows = assemble(frame, table.columns, cols, kind, types, outputs, options, resolver)
+    digest = _fingerprint(table.sha256, kind, options, mapping)
+    warnings = [*table.warnings, *cols.warnings]
+    return Plan(
+        kind,
+        path,
+        table.columns,
+        rows,
+        digest,
+        table.blank_lines,
+        warnings,
+        _requests(client) - before,
+    )
+
+
+def _requests(client: Api) -> int:
+    stats = getattr(client, "stats", None)
+    return int(getattr(stats, "requests", 0))
+
+
+def _fingerprint(sha: str, kind: Kind, options: ImportOptions, mapping: dict[str, str]) -> str:
+    key = {"file": sha, "kind": kind.name, "options": options.payload_key(), "map": mapping}
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _types_in_play(
+    schema: Schema, kind: Kind, frame: pl.DataFrame, targets: dict[str, str], options: ImportOptions
+) -> list[TypeInfo]:
+    """``--type``, or the types named in the type column (all types if a row names none)."""
+    if options.type_ref:
+        return [schema.find(kind, options.type_ref)]
+    by_target = {t: c for c, t in targets.items()}
+    column = by_target.get(kind.type_column)
+    if column is None or frame[column].null_count() > 0:
+        return schema.types(kind)
+    named = {str(v) for v in frame[column].unique().to_list()}
+    return [t for t in schema.types(kind) if t.id in named or t.name in named]
+
+
+def _unescape(frame: pl.DataFrame, columns: list[str], cols: Columns, raw: bool) -> pl.DataFrame:
+    """Keep the cells as read (for the reports) under ``cell_column``; un-escape the rest."""
+    frame = frame.with_columns(pl.col(c).alias(cell_column(i)) for i, c in enumerate(columns))
+    if raw:
+        return frame
+    used = [c for c in columns if c not in cols.ignored]
+    return frame.with_columns(unneutralise_expr(pl.col(c)).alias(c) for c in used)
+
+
+def _type_answers(
+    values: list[str], schema: Schema, kind: Kind, forced: TypeInfo | None
+) -> dict[str, tuple[str | None, str | None]]:
+    """Per distinct type cell: ``(type id, error)``."""
+    known = {t.name: t.id for t in schema.types(kind)} | {t.id: t.id for t in schema.types(kind)}
+    answers: dict[str, tuple[str | None, str | None]] = {}
+    for value in values:
+        type_id = known.get(value.strip())
+        if type_id is None:
+            hint = suggest(value, [t.name for t in schema.types(kind)]) or "see `closecsv schema`"
+            answers[value] = None, f"column {kind.type_column!r}: unknown type {value!r} ({hint})"
+        elif forced is not None and type_id != forced.id:
+            answers[value] = (
+                None,
+                (f"column {kind.type_column!r}: {value!r} is not the --type {forced.name!r}"),
+            )
+        else:
+            answers[value] = type_id, None
+    return answers
+
+
+def _with_types(
+    frame: pl.DataFrame, cols: Columns, schema: Schema, kind: Kind, options: ImportOptions
+) -> pl.DataFrame:
+    """Add ``ACTION`` (create/update), ``TYPE_ID`` and ``TYPE_ERROR`` to every row."""
+    forced = schema.find(kind, options.type_ref) if options.type_ref else None
+    id_col, type_col = cols.standard.get(kind.id_column), cols.standard.get(kind.type_column)
+    update = pl.col(id_col).is_not_null() if id_col else pl.lit(False)
+    frame = frame.with_columns(
+        pl.when(update).then(pl.lit("update")).otherwise(pl.lit("create")).alias(ACTION)
+    )
+    fallback = pl.lit(forced.id if forced else None, dtype=pl.String)
+    if type_col is None:
+        return frame.with_columns(
+            fallback.alias(TYPE_ID), pl.lit(None, pl.String).alias(TYPE_ERROR)
+        )
+    values = [str(v) for v in frame[type_col].drop_nulls().unique().to_list()]
+    answers = _type_answers(values, schema, kind, forced)
+    ids = {k: v[0] for k, v in answers.items()}
+    errors = {k: v[1] for k, v in answers.items()}
+    cell = pl.col(type_col)
+    return frame.with_columns(
+        pl.when(cell.is_null())
+        .then(fallback)
+        .otherwise(cell.replace_strict(ids, default=None, return_dtype=pl.String))
+        .alias(TYPE_ID),
+        cell.replace_strict(errors, default=None, return_dtype=pl.String).alias(TYPE_ERROR),
+    )
+
+
+def _with_leads(frame: pl.DataFrame, cols: Columns, resolver: Resolver) -> pl.DataFrame:
+    """``LEAD_ID``/``LEAD_ERROR`` for create rows (looked up in batches); updates keep theirs."""
+    lead_cols = {c: cols.standard[c] for c in LEAD_COLUMNS if c in cols.standard}
+    creates = frame.filter((pl.col(ACTION) == "create") & pl.col(READ_ERROR).is_null())
+    found = resolver.resolve_leads(creates.select(ROW, *lead_cols.values()), lead_cols)
+    frame = frame.join(found.select(ROW, LEAD_ID, LEAD_ERROR), on=ROW, how="left")
+    given = pl.col(lead_cols["lead_id"]) if "lead_id" in lead_cols else pl.lit(None, pl.String)
+    return frame.with_columns(
+        pl.when(pl.col(ACTION) == "update").then(given).otherwise(pl.col(LEAD_ID)).alias(LEAD_ID)
+    )
+
+
+__all__ = ["ImportOptions", "Plan", "PlannedRow", "build_plan"]

@@ -40,6 +40,7 @@ from closecsv.export_rows import Flattener, parse_timestamp
 from closecsv.export_state import ExportState, Mark
 from closecsv.kinds import Kind
 from closecsv.progress import NullProgress, Progress
+from closecsv.resolve import Resolver
 from closecsv.schema import Schema, TypeInfo
 from closecsv.writers import DEFAULT_BATCH_ROWS, CsvSink, ParquetSink, Sink
 
@@ -156,8 +157,8 @@ def _window(options: ExportOptions, marks: list[Mark | None], now: datetime) -> 
 
 
 def load_users(api: Api) -> dict[str, str]:
-    """``{user id: email}`` for every user of the organization."""
-    return {str(u["id"]): str(u.get("email") or u["id"]) for u in api.paginate("user/")}
+    """``{user id: email}`` for every member, active or not (as the importer resolves them)."""
+    return dict(Resolver(api).users().email_by_id)
 
 
 def choose_route(api: Api, scope: Scope, leads: int, strategy: Strategy) -> tuple[str, Estimate]:

@@ -1,0 +1,407 @@
+"""The ``closecsv`` command line: options -> one library call -> render.
+
+This is the one place that turns errors into messages and exit codes (SPEC §6):
+0 done, 1 some rows failed, 2 nothing sent (usage, file, headers, key), 3 stopped by the API
+or network, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import click
+
+from closecsv import __version__
+from closecsv.client import CloseClient
+from closecsv.config import Settings, is_loopback_host, load_settings
+from closecsv.errors import CloseCsvError, ConfigError, FatalError, InputError
+from closecsv.kinds import KINDS
+from closecsv.schema import (
+    FieldInfo,
+    Schema,
+    TypeInfo,
+    kind_types,
+    schema_as_json,
+    template_columns,
+)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+EXIT_INTERRUPTED = 130
+KIND_ARG = click.Choice(sorted(KINDS))
+
+
+class Context:
+    """What the group's options leave for the commands."""
+
+    def __init__(self, api_key: str | None, api_url: str | None, quiet: bool) -> None:
+        self._api_key = api_key
+        self._api_url = api_url
+        self.quiet = quiet
+
+    def settings(self) -> Settings:
+        return load_settings(self._api_key, self._api_url)
+
+    @contextmanager
+    def client(self) -> Iterator[CloseClient]:
+        settings = self.settings()
+        with CloseClient(settings.api_key, settings.api_url) as client:
+            yield client
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def fail(message: str, code: int) -> None:
+    click.echo(f"closecsv: error: {message}", err=True)
+    sys.exit(code)
+
+
+def translate_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """Turn the exception tree into one message on stderr and the SPEC exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except FatalError as exc:
+            fail(str(exc), exc.exit_code)
+        except CloseCsvError as exc:
+            fail(str(exc), 3)
+        except KeyboardInterrupt:
+            click.echo("closecsv: interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        raise AssertionError("unreachable")
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--api-key",
+    metavar="KEY",
+    help="Close API key. Prefer the CLOSE_API_KEY environment variable: "
+    "a key on the command line is visible to other users of the machine.",
+)
+@click.option(
+    "--api-url",
+    metavar="URL",
+    help="API base URL (env CLOSE_API_URL; default https://api.close.com/api/v1/). "
+    "https only, except loopback addresses where the sandbox runs.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary; errors only.")
+@click.version_option(__version__, prog_name="closecsv")
+@click.pass_context
+def main(ctx: click.Context, api_key: str | None, api_url: str | None, quiet: bool) -> None:
+    """Move Close custom activities and custom objects in and out of CSV files.
+
+    Example:
+
+        CLOSE_API_KEY=... closecsv import activities calls.csv
+    """
+    ctx.obj = Context(api_key, api_url, quiet)
+
+
+@main.command("schema")
+@click.option("--json", "as_json", is_flag=True, help="Print the schema as JSON on stdout.")
+@pass_ctx
+@translate_errors
+def schema_command(ctx: Context, as_json: bool) -> None:
+    """List activity types, object types and their fields.
+
+    Each field shows its CSV column, type, whether it is required or takes several
+    values, and its choices.
+
+    Example:
+
+        closecsv schema --json > schema.json
+    """
+    with ctx.client() as client:
+        types = kind_types(Schema(client))
+    if as_json:
+        click.echo(json.dumps(schema_as_json(types), indent=2))
+    else:
+        click.echo(render_schema(types))
+
+
+def render_schema(types: dict[str, list[TypeInfo]]) -> str:
+    titles = {"activities": "Custom activity types", "objects": "Custom object types"}
+    lines: list[str] = []
+    for kind, infos in types.items():
+        lines.append(f"{titles[kind]} ({len(infos)})")
+        for info in infos:
+            archived = "  [archived]" if info.is_archived else ""
+            lines.append(f"  {info.name}  ({info.id}){archived}")
+            lines.extend(f"    {describe_field(f)}" for f in info.fields)
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
+def describe_field(f: FieldInfo) -> str:
+    flags = [f.type]
+    if f.multiple:
+        flags.append("multiple")
+    if f.required:
+        flags.append("required")
+    if f.is_shared:
+        flags.append("shared")
+    text = f"{f.column:<32} {', '.join(flags)}"
+    if f.choices is not None:
+        text += f"  choices: {' | '.join(f.choices)}"
+    return text
+
+
+@main.command("template")
+@click.argument("kind", type=KIND_ARG)
+@click.argument("type_ref", metavar="TYPE")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the CSV here instead of stdout (refuses to overwrite an existing file).",
+)
+@pass_ctx
+@translate_errors
+def template_command(ctx: Context, kind: str, type_ref: str, output: Path | None) -> None:
+    """Write a header-only CSV for one type (TYPE: exact name or id).
+
+    Example:
+
+        closecsv template activities "Discovery Call" -o calls.csv
+    """
+    with ctx.client() as client:
+        info = Schema(client).find(KINDS[kind], type_ref)
+    header = csv_line(template_columns(info))
+    if output is None:
+        click.echo(header, nl=False)
+        return
+    if output.exists():
+        raise InputError(f"{output} exists", hint="choose another name or remove the file")
+    output.write_text(header, encoding="utf-8", newline="")
+    if not ctx.quiet:
+        click.echo(f"wrote {output} ({len(template_columns(info))} columns)", err=True)
+
+
+def csv_line(cells: list[str]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerow(cells)
+    return buf.getvalue()
+
+
+@main.command("sandbox")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind.")
+@click.option("--port", default=8765, show_default=True, type=int, help="0 picks a free port.")
+@click.option(
+    "--api-key",
+    "sandbox_key",
+    metavar="KEY",
+    help="The key the sandbox accepts (default: the documented sandbox key).",
+)
+@click.option(
+    "--data",
+    "data_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="JSON file holding the org; created from the seed if missing, kept across runs. "
+    "Default: in memory only.",
+)
+@click.option(
+    "--rate-limit", type=float, metavar="RPS", help="Requests per second per key (token bucket)."
+)
+@click.option("--latency", type=float, default=0.0, metavar="MS", help="Added to every request.")
+@click.option(
+    "--fault-rate",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.0,
+    metavar="P",
+    help="Share of requests that fail: a 5xx before any work, or a write committed and "
+    "then its connection dropped.",
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Makes faults and ids repeatable."
+)
+@click.option(
+    "--max-skip",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Lower every endpoint's _skip cap to N (to rehearse deep paging).",
+)
+@translate_errors
+def sandbox_command(
+    host: str,
+    port: int,
+    sandbox_key: str | None,
+    data_path: Path | None,
+    rate_limit: float | None,
+    latency: float,
+    fault_rate: float,
+    seed: int,
+    max_skip: int | None,
+) -> None:
+    """Run a local Close API emulator on loopback (Ctrl-C stops it).
+
+    It prints its base URL and key; point closecsv at it with CLOSE_API_URL and
+    CLOSE_API_KEY.
+
+    Example:
+
+        closecsv sandbox --port 8765 --data org.json --rate-limit 20 --latency 80
+    """
+    from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
+
+    if not is_loopback_host(host):
+        raise ConfigError(f"--host {host} is not a loopback address", hint="use 127.0.0.1")
+    key = sandbox_key or SANDBOX_API_KEY
+    sandbox = Sandbox(
+        data_path,
+        api_key=key,
+        rate_limit=rate_limit,
+        latency_ms=latency,
+        fault_rate=fault_rate,
+        seed=seed,
+        max_skip=max_skip,
+    )
+
+    def ready(url: str) -> None:
+        click.echo(f"Close API sandbox listening on {url}", err=True)
+        click.echo(f"export CLOSE_API_URL={url}")
+        click.echo(f"export CLOSE_API_KEY={key}", nl=True)
+        sys.stdout.flush()
+
+    try:
+        sandbox.serve_forever(host, port, on_ready=ready)
+    except KeyboardInterrupt:
+        click.echo("sandbox stopped", err=True)
+
+
+@main.command("export")
+@click.argument("kind", type=KIND_ARG)
+@click.option(
+    "--type",
+    "type_refs",
+    multiple=True,
+    metavar="TYPE",
+    help="A type to export (exact name or id); repeatable. Default: every type.",
+)
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Where the files and manifest.json go (created if needed).",
+)
+@click.option(
+    "--since", metavar="D", help="Only date_created on or after D (ISO date or date-time)."
+)
+@click.option("--until", metavar="D", help="Only date_created before D (ISO date or date-time).")
+@click.option(
+    "--timezone",
+    default="UTC",
+    show_default=True,
+    help="IANA zone for --since/--until values without an offset.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "parquet"]),
+    default="csv",
+    show_default=True,
+    help="parquet: typed columns (numbers, dates, lists).",
+)
+@click.option(
+    "--lead-query",
+    metavar="JSON",
+    help="An Advanced Filtering query node limiting the leads (forces --strategy lead).",
+)
+@click.option(
+    "--state",
+    "state_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Remember the last date_created per type; the next run exports only newer.",
+)
+@click.option("--force", is_flag=True, help="Overwrite existing files in --out-dir.")
+@click.option("--include-archived", is_flag=True, help="Also export archived types.")
+@click.option(
+    "--strategy",
+    type=click.Choice(["auto", "lead", "org"]),
+    default="auto",
+    show_default=True,
+    help="Read lead by lead, or the whole org; auto picks the cheaper.",
+)
+@click.option(
+    "--multi-separator",
+    "separator",
+    default=";",
+    show_default=True,
+    help="Joins the values of multi-value fields in one cell.",
+)
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="Do not neutralise formula-like cells (no leading ' before = + - @ tab CR).",
+)
+@pass_ctx
+@translate_errors
+def export_command(ctx: Context, /, kind: str, fmt: str, **options: Any) -> None:
+    """Export instances to one file per type, plus manifest.json.
+
+    Cells that a spreadsheet would run as formulas get a leading ' (the importer removes
+    it); --raw turns that off.  With --state, edits to instances exported earlier need a
+    full export: only date_created is tracked.
+
+    Example:
+
+        closecsv export activities --type "Discovery Call" --out-dir exports --since 2024-01-01
+    """
+    from closecsv.exporter import options_from_cli, run_export
+    from closecsv.progress import make_progress
+
+    settings = options_from_cli(format=fmt, **options)
+    with ctx.client() as client:
+        progress = make_progress(sys.stderr, quiet=ctx.quiet, label="export")
+        report = run_export(
+            client,
+            Schema(client),
+            KINDS[kind],
+            settings,
+            progress,
+            requests=lambda: client.stats.requests,
+        )
+    if not ctx.quiet:
+        click.echo(report.summary(), err=True)
+
+
+@main.command("demo")
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo-out"),
+    show_default=True,
+    help="Where the demo keeps the sandbox org, reports and exports (emptied first).",
+)
+@click.option(
+    "--samples",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=Path("sample_csvs"),
+    show_default=True,
+    help="The folder of sample files to import.",
+)
+@translate_errors
+def demo_command(workdir: Path, samples: Path) -> None:
+    """Start a sandbox and run a real import and export of sample_csvs/, end to end.
+
+    Example:
+
+        closecsv demo --workdir /tmp/closecsv-demo
+    """
+    from closecsv.demo import run_demo
+
+    sys.exit(run_demo(workdir, samples))

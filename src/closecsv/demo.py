@@ -1,0 +1,114 @@
+"""``closecsv demo``: a sandbox and a real session, end to end, as a newcomer would type it.
+
+The sandbox runs on a thread of this process (a real socket on loopback); every step is the
+real ``closecsv`` command run as a child process, shown with its command line and its output.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
+
+
+@dataclass(frozen=True)
+class Step:
+    title: str
+    args: tuple[str, ...]
+    expect: tuple[int, ...] = (0,)
+
+
+def demo_steps(samples: Path, out: Path) -> list[Step]:
+    """The session: look at the org, then import and export the sample files."""
+    reports = str(out / "reports")
+    steps = [
+        Step("What the org holds: types, fields, choices", ("schema",)),
+        Step(
+            "A header-only template for one activity type",
+            ("template", "activities", "Discovery Call"),
+        ),
+    ]
+    steps += import_steps(samples, reports)
+    return steps
+
+
+def import_steps(samples: Path, reports: str) -> list[Step]:
+    """Dry run first, then the real import, for every sample file that exists."""
+    steps: list[Step] = []
+    for name, kind, extra, expect in SAMPLE_IMPORTS:
+        path = samples / name
+        if not path.exists():
+            continue
+        args = (kind, str(path), "--report-dir", reports, *extra(samples))
+        steps.append(Step(f"Validate {name} (dry run)", ("validate", *args), expect))
+        steps.append(Step(f"Import {name}", ("import", *args), expect))
+    return steps
+
+
+def no_options(_: Path) -> tuple[str, ...]:
+    return ()
+
+
+def crm_map(samples: Path) -> tuple[str, ...]:
+    return ("--map", str(samples / "othercrm_calls.map.csv"))
+
+
+SAMPLE_IMPORTS = [
+    ("discovery_calls.csv", "activities", no_options, (0,)),
+    ("support_tickets.csv", "activities", no_options, (0,)),
+    ("deals.csv", "objects", no_options, (0,)),
+    ("othercrm_calls.csv", "activities", crm_map, (0,)),
+    ("with_errors.csv", "activities", no_options, (1,)),
+]
+
+
+def run_step(step: Step, env: dict[str, str]) -> bool:
+    click.secho(f"\n## {step.title}", bold=True)
+    click.secho(f"$ closecsv {shlex.join(step.args)}", fg="cyan")
+    done = subprocess.run(
+        [sys.executable, "-m", "closecsv", *step.args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+    )
+    click.echo(done.stdout.rstrip())
+    ok = done.returncode in step.expect
+    note = "as expected" if ok else f"expected {step.expect}"
+    click.secho(f"(exit {done.returncode}, {note})", fg="green" if ok else "red")
+    return ok
+
+
+def show_files(out: Path) -> None:
+    click.secho("\n## Files written", bold=True)
+    for path in sorted(p for p in out.rglob("*") if p.is_file() and p.name != "org.json"):
+        click.echo(f"  {path}  ({path.stat().st_size} bytes)")
+
+
+def run_demo(workdir: Path, samples: Path) -> int:
+    """Run the session; 0 when every step exited as expected."""
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    sandbox = Sandbox(workdir / "org.json", rate_limit=20, latency_ms=20)
+    with sandbox.serve() as url:
+        click.secho(f"Sandbox running at {url} (key {SANDBOX_API_KEY})", bold=True)
+        env = {**os.environ, "CLOSE_API_URL": url, "CLOSE_API_KEY": SANDBOX_API_KEY}
+        results = [run_step(step, env) for step in demo_steps(samples, workdir)]
+    show_files(workdir)
+    failed = results.count(False)
+    click.secho(
+        f"\n{len(results) - failed} of {len(results)} steps as expected",
+        fg="green" if not failed else "red",
+        bold=True,
+    )
+    return 0 if not failed else 1

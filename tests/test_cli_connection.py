@@ -1,0 +1,87 @@
+"""Connection settings as a user meets them: missing key, refused key, plain-http URLs."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+
+import pytest
+from click.testing import CliRunner
+
+from closecsv.cli import main
+from closecsv.config import ApiKey, load_settings, normalize_api_url
+from closecsv.errors import ConfigError
+from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
+
+
+@pytest.fixture(scope="module")
+def sandbox_url() -> Iterator[str]:
+    with Sandbox().serve() as url:
+        yield url
+
+
+def test_missing_key_exits_2_naming_the_variable() -> None:
+    result = CliRunner().invoke(main, ["--api-url", "http://127.0.0.1:9/api/v1/", "schema"])
+    assert result.exit_code == 2
+    assert "CLOSE_API_KEY" in result.stderr
+    assert result.stdout == ""
+
+
+def test_refused_key_exits_3_without_echoing_it(sandbox_url: str) -> None:
+    key = "wrong-key-4242-do-not-echo"
+    result = CliRunner().invoke(main, ["--api-url", sandbox_url, "--api-key", key, "schema"])
+    assert result.exit_code == 3
+    assert "authentication refused" in result.stderr
+    encoded = base64.b64encode(f"{key}:".encode()).decode()
+    for stream in (result.stdout, result.stderr):
+        assert key not in stream
+        assert encoded not in stream
+
+
+def test_key_from_environment_is_used(sandbox_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLOSE_API_KEY", SANDBOX_API_KEY)
+    monkeypatch.setenv("CLOSE_API_URL", sandbox_url)
+    result = CliRunner().invoke(main, ["schema"])
+    assert result.exit_code == 0, result.stderr
+    assert "Discovery Call" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://api.close.com/api/v1/",
+        "http://10.0.0.5:8765/api/v1/",
+        "ftp://127.0.0.1/",
+        "nonsense",
+    ],
+)
+def test_plain_http_outside_loopback_is_refused(url: str) -> None:
+    with pytest.raises(ConfigError, match="http"):
+        normalize_api_url(url)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://127.0.0.1:8765/api/v1", "http://127.0.0.1:8765/api/v1/"),
+        ("http://localhost:1/api/v1/", "http://localhost:1/api/v1/"),
+        ("http://[::1]:8765/api/v1/", "http://[::1]:8765/api/v1/"),
+        ("https://api.close.com/api/v1/", "https://api.close.com/api/v1/"),
+    ],
+)
+def test_https_and_loopback_urls_are_accepted(url: str, expected: str) -> None:
+    assert normalize_api_url(url) == expected
+
+
+def test_the_key_never_shows_in_repr_or_str() -> None:
+    settings = load_settings("secret-value-123", None, environ={})
+    assert "secret-value-123" not in repr(settings)
+    assert "secret-value-123" not in str(settings.api_key)
+    assert settings.api_key.reveal() == "secret-value-123"
+    assert ApiKey("a") == ApiKey("a")
+
+
+def test_option_wins_over_environment() -> None:
+    settings = load_settings("from-option", None, environ={"CLOSE_API_KEY": "from-env"})
+    assert settings.api_key.reveal() == "from-option"
+    assert settings.api_url == "https://api.close.com/api/v1/"

@@ -315,7 +315,7 @@ def _empty(value: Any) -> bool:
 def _comparable(value: Any) -> Any:
     """Numbers as floats, ISO date-times with an offset as instants, the rest as text."""
     if isinstance(value, bool):
-        return value
+        return ("bool", value)
     if isinstance(value, int | float):
         return float(value)
     text = str(value)

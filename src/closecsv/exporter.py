@@ -7,6 +7,10 @@ into its type's sink as pages arrive.  Only when every instance has been read ar
 moved to their final names, then ``manifest.json`` is written, then the ``--state`` file.
 Any error or interrupt discards the temporary files: no half file is ever under a final name.
 
+Memory: one batch of instances (500) and, for Parquet, one batch of rows per type, plus the
+names of the leads holding wanted instances (one short string per lead); never the instances.
+``manifest.json`` is per kind: export activities and objects to different out dirs.
+
 With ``--state`` the window's upper end is the moment the run started (a "signpost"): an
 instance created during the run waits for the next run instead of racing the mark.
 """

@@ -152,8 +152,10 @@ def _types_in_play(
     column = by_target.get(kind.type_column)
     if column is None or frame[column].null_count() > 0:
         return schema.types(kind)
-    named = {str(v) for v in frame[column].unique().to_list()}
-    return [t for t in schema.types(kind) if t.id in named or t.name in named]
+    named = {str(v).strip() for v in frame[column].unique().to_list()}
+    present = [t for t in schema.types(kind) if t.id in named or t.name in named]
+    known = {t.id for t in present} | {t.name for t in present}
+    return present if named <= known else schema.types(kind)  # unknown names fail their rows
 
 
 def _unescape(frame: pl.DataFrame, columns: list[str], cols: Columns, raw: bool) -> pl.DataFrame:

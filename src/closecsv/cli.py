@@ -379,6 +379,118 @@ def export_command(ctx: Context, /, kind: str, fmt: str, **options: Any) -> None
         click.echo(report.summary(), err=True)
 
 
+IMPORT_OPTIONS = (
+    click.option("--type", "type_ref", metavar="TYPE", help="The type of every row (name or id)."),
+    click.option(
+        "--report-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Where results, errors and the journal go (default: next to FILE).",
+    ),
+    click.option(
+        "--concurrency",
+        type=click.IntRange(1, 16),
+        default=4,
+        show_default=True,
+        help="Requests in flight; the client paces them to Close's rate limits.",
+    ),
+    click.option("--timezone", default="UTC", show_default=True, help="IANA zone for naive times."),
+    click.option("--date-format", metavar="FMT", help="strptime format for non-ISO dates."),
+    click.option("--multi-separator", default=";", show_default=True, help="Splits multi-values."),
+    click.option(
+        "--map",
+        "map_file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Column renames: a from,to CSV or a JSON object.",
+    ),
+    click.option("--clear-empty", is_flag=True, help="On updates, an empty cell clears the field."),
+    click.option(
+        "--on-ambiguous",
+        type=click.Choice(["fail", "first"]),
+        default="fail",
+        show_default=True,
+        help="A lead identifier that matches several leads.",
+    ),
+    click.option(
+        "--status",
+        type=click.Choice(["published", "draft"]),
+        default="published",
+        show_default=True,
+        help="Status of created activities without a status cell.",
+    ),
+    click.option("--limit", type=click.IntRange(min=0), help="Only the first N data rows."),
+    click.option("--json", "as_json", is_flag=True, help="Print a JSON run receipt on stdout."),
+)
+
+
+def import_options(fn: Callable[P, R]) -> Callable[P, R]:
+    for option in reversed(IMPORT_OPTIONS):
+        fn = option(fn)
+    return fn
+
+
+@main.command("import")
+@click.argument("kind", type=KIND_ARG)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Validate and report; write nothing to Close.")
+@import_options
+@pass_ctx
+@translate_errors
+def import_command(ctx: Context, /, kind: str, file: Path, **options: Any) -> None:
+    """Create and update instances from a CSV file.
+
+    Rows with an activity_id / custom_object_id update that instance (only the cells
+    given); other rows create one.  Results, errors and a journal go next to FILE.
+    Running the same command again after a crash or Ctrl-C resumes without duplicates.
+
+    Example:
+
+        closecsv import activities calls.csv --report-dir reports
+    """
+    sys.exit(run_import_command(ctx, kind, file, options))
+
+
+@main.command("validate")
+@click.argument("kind", type=KIND_ARG)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@import_options
+@pass_ctx
+@translate_errors
+def validate_command(ctx: Context, /, kind: str, file: Path, **options: Any) -> None:
+    """Check a CSV file against Close without writing anything (import --dry-run).
+
+    Leads, users and the current values of updated instances are read; statuses are
+    would_create, would_update, unchanged or failed.  Exit 1 if any row would fail.
+
+    Example:
+
+        closecsv validate objects deals.csv
+    """
+    sys.exit(run_import_command(ctx, kind, file, {**options, "dry_run": True}))
+
+
+def run_import_command(ctx: Context, kind: str, file: Path, options: dict[str, Any]) -> int:
+    """Run the import, render the summary (stderr) and receipt (stdout); the exit code."""
+    from closecsv.importer import run_import
+    from closecsv.plan import ImportOptions
+    from closecsv.progress import make_progress
+    from closecsv.report import receipt, summary_text
+
+    as_json = options.pop("as_json")
+    label = "validate" if options.get("dry_run") else "import"
+    with ctx.client() as client:
+        progress = make_progress(sys.stderr, quiet=ctx.quiet, label=label)
+        report = run_import(
+            client, Schema(client), KINDS[kind], file, ImportOptions(**options), progress
+        )
+    if not ctx.quiet:
+        click.echo(summary_text(report), err=True)
+    if as_json:
+        click.echo(json.dumps(receipt(report), indent=2))
+    if report.fatal is not None:
+        click.echo(f"closecsv: error: {report.fatal}", err=True)
+    return report.exit_code
+
+
 @main.command("demo")
 @click.option(
     "--workdir",

@@ -28,14 +28,15 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from closecsv.client import CloseClient
 from closecsv.errors import FatalError, OutcomeUnknown, RequestRejected
 from closecsv.journal import Entry, Journal
 from closecsv.kinds import Kind
-from closecsv.progress import Progress
-from closecsv.reconcile import Fields, Group, PlannedRow, Reconciler, update_body
+from closecsv.plan import ImportOptions, Plan, PlannedRow, build_plan
+from closecsv.progress import NullProgress, Progress
+from closecsv.reconcile import Fields, Group, Reconciler, update_body
 from closecsv.report import ImportReport, ReportPaths, RowResult, file_sha256, write_reports
 from closecsv.schema import Schema
 
@@ -43,25 +44,6 @@ T = TypeVar("T")
 MAX_ROUNDS = 5  # send/reconcile rounds for rows whose answers keep getting lost
 NOT_SENT = "not sent: the run stopped first; run the same command again to resume"
 IN_DOUBT = "outcome still unknown after retries; run the same command again to reconcile it"
-
-
-class Plan(Protocol):
-    """What the executor reads of a ``closecsv.plan.Plan``."""
-
-    @property
-    def kind(self) -> Kind: ...
-    @property
-    def source(self) -> Path: ...
-    @property
-    def columns(self) -> Sequence[str]: ...
-    @property
-    def rows(self) -> Sequence[PlannedRow]: ...
-    @property
-    def fingerprint(self) -> str: ...
-    @property
-    def warnings(self) -> Sequence[str]: ...
-    @property
-    def lookups(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -74,6 +56,15 @@ class Settings:
     report_dir: Path | None = None
     settle_seconds: float = 1.0  # wait before a reconcile that found nothing looks again
 
+    @classmethod
+    def from_options(cls, options: ImportOptions) -> Settings:
+        return cls(
+            dry_run=options.dry_run,
+            concurrency=max(1, options.concurrency),
+            default_status=options.status,
+            report_dir=options.report_dir,
+        )
+
 
 @dataclass
 class _Run:
@@ -83,6 +74,20 @@ class _Run:
     fatal: FatalError | None = None
     interrupted: bool = False
     stop: threading.Event = field(default_factory=threading.Event)
+
+
+def run_import(
+    client: CloseClient,
+    schema: Schema,
+    kind: Kind,
+    path: Path,
+    options: ImportOptions,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Build the plan for ``path`` and execute it.  File-level problems raise ``InputError``."""
+    plan = build_plan(client, schema, kind, path, options)
+    settings = Settings.from_options(options)
+    return execute_plan(client, schema, plan, settings, progress or NullProgress())
 
 
 def execute_plan(
@@ -154,8 +159,9 @@ class _Executor:
 
     # -- phases ------------------------------------------------------------------------------
     def run(self) -> _Run:
-        creates, updates = self._sort_rows()
+        creates, updates, invalid = self._sort_rows()
         self.progress.start(len(self.plan.rows), len(self.state.results))
+        self._record(_failed(row, row.error or "invalid row") for row in invalid)
         if updates:
             self._updates(updates)
         if creates:
@@ -163,21 +169,16 @@ class _Executor:
         self._leftovers()
         return self.state
 
-    def _sort_rows(self) -> tuple[list[PlannedRow], list[PlannedRow]]:
-        """Settle what needs no request; return the pending creates and updates."""
-        creates: list[PlannedRow] = []
-        updates: list[PlannedRow] = []
+    def _sort_rows(self) -> tuple[list[PlannedRow], list[PlannedRow], list[PlannedRow]]:
+        """Take finished rows from the journal; return pending creates, updates, invalid rows."""
+        sorted_rows: dict[str, list[PlannedRow]] = {"create": [], "update": [], "failed": []}
         for row in self.plan.rows:
             entry = self.entries.get(row.row)
-            if row.action == "failed":
-                self.state.results[row.row] = _failed(row, row.error or "invalid row")
-            elif entry is not None and entry.state in ("done", "failed"):
+            if row.action != "failed" and entry is not None and entry.state in ("done", "failed"):
                 self.state.results[row.row] = _from_entry(entry, row)
-            elif row.action == "create":
-                creates.append(row)
             else:
-                updates.append(row)
-        return creates, updates
+                sorted_rows[row.action].append(row)
+        return sorted_rows["create"], sorted_rows["update"], sorted_rows["failed"]
 
     def _updates(self, rows: list[PlannedRow]) -> None:
         current: dict[str, dict[str, Any]] = {}

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from closecsv.errors import InputError, NotFound
 from closecsv.kinds import Kind
+from closecsv.plan import PlannedRow
 from closecsv.report import RowResult
 from closecsv.schema import FieldInfo, Schema
 from closecsv.values import same_value
@@ -34,29 +35,6 @@ SKEW_SECONDS = 600.0  # how far Close's clock may be behind ours
 ID_PARAM_CHARS = 1800  # keep id__in URLs under the ~2000 characters REFERENCE §2.5 warns of
 IMMUTABLE = ("lead_id",)
 STANDARD_TYPES = {"date_created": "datetime", "activity_at": "datetime"}
-
-
-class PlannedRow(Protocol):
-    """What the executor reads of a ``closecsv.plan.PlannedRow``."""
-
-    @property
-    def row(self) -> int: ...
-    @property
-    def cells(self) -> Mapping[str, str]: ...
-    @property
-    def action(self) -> str: ...  # "create" | "update" | "failed"
-    @property
-    def type_id(self) -> str | None: ...
-    @property
-    def instance_id(self) -> str | None: ...
-    @property
-    def lead_id(self) -> str | None: ...
-    @property
-    def payload(self) -> Mapping[str, Any]: ...
-    @property
-    def clear(self) -> frozenset[str]: ...
-    @property
-    def error(self) -> str | None: ...
 
 
 class Reader(Protocol):

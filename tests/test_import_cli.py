@@ -1,0 +1,181 @@
+"""``closecsv import`` / ``validate`` end to end: CLI -> plan -> executor -> sandbox (real socket).
+
+Exit codes, stdout (receipt) and stderr (summary, errors) are asserted separately.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from closecsv.cli import main
+from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_csvs"
+
+
+@dataclass
+class Cli:
+    sandbox: Sandbox
+    url: str
+    tmp: Path
+
+    def __call__(self, *args: str) -> Result:
+        runner = CliRunner()
+        env = {"CLOSE_API_KEY": SANDBOX_API_KEY}
+        return runner.invoke(main, ["--api-url", self.url, *args], env=env, catch_exceptions=False)
+
+    def sample(self, name: str) -> Path:
+        target = self.tmp / name
+        shutil.copy(SAMPLES / name, target)
+        return target
+
+    def instances(self) -> int:
+        state = self.sandbox.state
+        return len(state.custom_activities) + len(state.custom_objects)
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Iterator[Cli]:
+    sandbox = Sandbox()
+    with sandbox.serve() as url:
+        yield Cli(sandbox, url, tmp_path)
+    sandbox.close()
+
+
+def rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "extra", "created"),
+    [
+        ("discovery_calls.csv", "activities", (), 10),
+        ("support_tickets.csv", "activities", (), 8),
+        ("deals.csv", "objects", (), 6),
+        ("othercrm_calls.csv", "activities", ("--map", "othercrm_calls.map.csv"), 6),
+    ],
+)
+def test_sample_files_validate_then_import_as_they_are(
+    cli: Cli, name: str, kind: str, extra: tuple[str, ...], created: int
+) -> None:
+    path = cli.sample(name)
+    if extra:
+        extra = (extra[0], str(cli.sample(extra[1])))
+    before = cli.instances()
+    checked = cli("validate", kind, str(path), *extra)
+    assert checked.exit_code == 0, checked.stderr
+    assert f"would_create  {created:>8}" in checked.stderr and cli.instances() == before
+    done = cli("import", kind, str(path), *extra)
+    assert done.exit_code == 0, done.stderr
+    assert done.stdout == ""
+    assert f"created  {created:>8}" in done.stderr
+    assert cli.instances() == before + created
+    results = rows(path.with_name(path.stem + ".results.csv"))
+    assert {r["_status"] for r in results} == {"created"} and all(r["_id"] for r in results)
+
+
+def test_the_errors_sample_fails_row_by_row_and_its_fixed_errors_file_imports_only_those(
+    cli: Cli,
+) -> None:
+    path = cli.sample("with_errors.csv")
+    assert cli("validate", "activities", str(path)).exit_code == 1
+    before = cli.instances()
+    first = cli("import", "activities", str(path))
+    assert first.exit_code == 1
+    assert "errors    " in first.stderr and "with_errors.errors.csv" in first.stderr
+    assert cli.instances() == before + 2
+    errors_path = path.with_name("with_errors.errors.csv")
+    failed = rows(errors_path)
+    assert [r["_row"] for r in failed] == ["3", "4", "5", "6", "7", "8", "9"]
+    assert "'Maybe' is not one of the choices" in failed[0]["_error"]
+    fixes = {
+        "custom.Outcome": "Interested",
+        "custom.Duration (min)": "30",
+        "custom.Next Step Date": "2024-02-28",
+        "custom.Reference Code": "ERR-FIXED",
+        "custom.Region": "NA",
+    }
+    for row in failed:
+        row.update({k: v for k, v in fixes.items() if k in row})
+        if row["lead_email"] == "nobody@unknown-company.test":
+            row["lead_email"] = "alice.smith00@example.org"
+        if row["lead_name"] == "Globex":
+            row["lead_name"] = "Globex 2"
+    with errors_path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(failed[0]))
+        writer.writeheader()
+        writer.writerows(failed)
+    again = cli("import", "activities", str(errors_path))
+    assert again.exit_code == 0, again.stderr
+    assert cli.instances() == before + 2 + 7
+    assert [
+        r["_status"] for r in rows(errors_path.with_name("with_errors.errors.results.csv"))
+    ] == ["created"] * 7
+
+
+def test_rerun_of_a_finished_import_sends_nothing(cli: Cli) -> None:
+    path = cli.sample("deals.csv")
+    assert cli("import", "objects", str(path)).exit_code == 0
+    before = cli.instances()
+    again = cli("import", "objects", str(path), "--json")
+    assert again.exit_code == 0 and cli.instances() == before
+    assert json.loads(again.stdout)["counts"] == {"created": 6}
+
+
+def test_the_journal_refuses_a_different_file_under_the_same_name(cli: Cli) -> None:
+    path = cli.sample("deals.csv")
+    assert cli("import", "objects", str(path)).exit_code == 0
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write("Deal,Late addition,alice.smith00@example.org,10,,,,\n")
+    before = cli.instances()
+    refused = cli("import", "objects", str(path))
+    assert refused.exit_code == 2 and cli.instances() == before
+    assert "belongs to a different import job" in refused.stderr
+    assert "delete deals.journal.sqlite" in refused.stderr and refused.stdout == ""
+
+
+def test_a_wrong_case_header_is_refused_before_any_write(cli: Cli) -> None:
+    path = cli.tmp / "calls.csv"
+    path.write_text(
+        "custom_activity_type,Lead_Email,custom.Outcome,custom.Reference Code\n"
+        "Discovery Call,alice.smith00@example.org,Interested,X-1\n",
+        encoding="utf-8",
+    )
+    before = cli.instances()
+    result = cli("import", "activities", str(path))
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "Lead_Email" in result.stderr and "did you mean 'lead_email'?" in result.stderr
+    assert cli.instances() == before
+    assert not (cli.tmp / "calls.journal.sqlite").exists()
+
+
+def test_json_receipt_on_stdout_and_no_key_anywhere(cli: Cli) -> None:
+    path = cli.sample("support_tickets.csv")
+    result = cli("import", "activities", str(path), "--json", "--report-dir", str(cli.tmp / "r"))
+    assert result.exit_code == 0
+    receipt = json.loads(result.stdout)
+    assert receipt["counts"] == {"created": 8} and receipt["input"]["rows"] == 8
+    assert len(receipt["input"]["sha256"]) == 64 and receipt["requests"] >= 8
+    assert receipt["files"]["journal"] == str(cli.tmp / "r" / "support_tickets.journal.sqlite")
+    written = b"".join(p.read_bytes() for p in (cli.tmp / "r").iterdir())
+    for text in (result.stdout, result.stderr, written.decode("utf-8", "replace")):
+        assert SANDBOX_API_KEY not in text
+
+
+def test_quiet_prints_nothing_but_errors(cli: Cli) -> None:
+    path = cli.sample("with_errors.csv")
+    result = CliRunner().invoke(
+        main,
+        ["--api-url", cli.url, "-q", "import", "activities", str(path)],
+        env={"CLOSE_API_KEY": SANDBOX_API_KEY},
+    )
+    assert (result.exit_code, result.stdout, result.stderr) == (1, "", "")

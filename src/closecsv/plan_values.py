@@ -63,7 +63,8 @@ class Output:
     scoped: str | None = None  # "contact" | "custom_object": looked up on the row's lead
     referenced_type: str | None = None
     custom: bool = False
-    first: bool = True  # the first output of its column (reports a type mismatch once)
+    number: bool = False
+    echo: bool = False  # repeats another output's column (date_created as activity_at)
 
 
 @dataclass
@@ -114,10 +115,10 @@ def convert_columns(
             datetime_(pl.col(cols.standard["date_created"]), opts),
             column=cols.standard["date_created"],
             key="activity_at",
-            first=False,
+            echo=True,
         )
     for column, by_type in cols.custom.items():
-        for i, (fld, type_ids) in enumerate(_group_fields(by_type).values()):
+        for fld, type_ids in _group_fields(by_type).values():
             scoped = fld.type if fld.type in ("contact", "custom_object") else None
             add(
                 field_converter(fld, pl.col(column), opts, users),
@@ -127,7 +128,7 @@ def convert_columns(
                 scoped=scoped,
                 referenced_type=fld.referenced_type_id,
                 custom=True,
-                first=i == 0,
+                number=fld.type == "number",
             )
     return frame.with_columns(exprs), outputs
 
@@ -154,16 +155,48 @@ def assemble(
     options: ImportOptions,
     resolver: Resolver,
 ) -> list[PlannedRow]:
-    """One :class:`PlannedRow` per row of ``frame``, in file order."""
-    builder = _Builder(frame, columns, cols, kind, types, outputs, options, resolver)
-    return [builder.build(rec) for rec in frame.iter_rows()]
+    """One :class:`PlannedRow` per row of ``frame``, in file order.
+
+    Which outputs serve a row, its error message and its create defaults are Polars
+    expressions; the loop only zips the surviving values into payload dicts.
+    """
+    rules = _Rules(cols, kind, types, outputs, options, resolver)
+    final = frame.with_columns(rules.payload_columns()).with_columns(rules.error())
+    scoped = _Scoped(resolver, final, outputs)
+    keys = [*rules.default_keys, *(o.key for o in outputs)]  # given values override defaults
+    numbers = {o.key for o in outputs if o.number}
+    values = [f"__d{i}" for i in range(len(rules.default_keys))]
+    values += [f"__p{i}" for i in range(len(outputs))]
+    clears = [f"__c{i}" for i, o in enumerate(outputs) if o.custom and options.clear_empty]
+    head = [ROW, ACTION, TYPE_ID, "__instance", LEAD_ID, "__error"]
+    body = final.select(*head, *values, *clears)
+    cells = final.select(
+        pl.col(cell_column(i)).fill_null("").alias(c) for i, c in enumerate(columns)
+    )
+    rows = []
+    for rec, cell in zip(body.iter_rows(), cells.iter_rows(named=True), strict=True):
+        row, action, type_id, instance_id, lead_id, error = rec[:6]
+        payload = {k: v for k, v in zip(keys, rec[6 : 6 + len(keys)], strict=True) if v is not None}
+        for key in numbers & payload.keys():
+            payload[key] = _plain(payload[key])
+        error = error or scoped.apply(payload, lead_id, row)
+        if error:
+            rows.append(
+                PlannedRow(row, cell, "failed", type_id, instance_id, lead_id, {}, error=error)
+            )
+        else:
+            clear = frozenset(c for c in rec[6 + len(keys) :] if c)
+            rows.append(
+                PlannedRow(row, cell, action, type_id, instance_id, lead_id, payload, clear)
+            )
+    return rows
 
 
-class _Builder:
+class _Rules:
+    """The per-row rules of a plan, as Polars expressions over the converted frame."""
+
     def __init__(
         self,
-        frame: pl.DataFrame,
-        columns: list[str],
         cols: Columns,
         kind: Kind,
         types: Sequence[TypeInfo],
@@ -171,135 +204,149 @@ class _Builder:
         options: ImportOptions,
         resolver: Resolver,
     ) -> None:
-        self.at = {name: i for i, name in enumerate(frame.columns)}
-        self.columns, self.cols, self.kind, self.options = columns, cols, kind, options
-        self.outputs = outputs
+        self.cols, self.kind, self.outputs, self.options = cols, kind, outputs, options
         self.types = {t.id: t for t in types}
-        self.per_column = {o.column: sum(p.column == o.column for p in outputs) for o in outputs}
-        self.contacts = (
-            resolver.contact_table() if any(o.scoped == "contact" for o in outputs) else {}
-        )
-        self.objects = resolver.object_table(_object_needs(frame, outputs))
+        self.per_column: dict[str, list[Output]] = {}
+        for out in outputs:
+            self.per_column.setdefault(out.column, []).append(out)
         self.me = resolver.users().me if kind is ACTIVITIES else None
-
-    def build(self, rec: tuple[Any, ...]) -> PlannedRow:
-        at = self.at
-
-        def get(name: str) -> Any:
-            return rec[at[name]]
-
-        cells = {c: get(cell_column(i)) or "" for i, c in enumerate(self.columns)}
-        action, type_id, lead_id = get(ACTION), get(TYPE_ID), get(LEAD_ID)
-        id_col = self.cols.standard.get(self.kind.id_column)
-        instance_id = get(id_col).strip() if id_col and get(id_col) else None
-        errors = [get(READ_ERROR)] if get(READ_ERROR) else []
-        payload: dict[str, Any] = {}
-        clear: set[str] = set()
-        if not errors:
-            errors += [get(TYPE_ERROR)] if get(TYPE_ERROR) else []
-            if action == "create":
-                errors += self._create_needs(type_id, lead_id, get(LEAD_ERROR), cells)
-            for out in self.outputs:
-                self._apply(out, get, type_id, lead_id, action, payload, clear, errors)
-            if action == "create" and not errors:
-                errors += self._complete_create(payload, type_id or "", lead_id or "")
-        row = int(get(ROW))
-        if errors:
-            message = f"row {row}: " + "; ".join(errors)
-            return PlannedRow(
-                row, cells, "failed", type_id, instance_id, lead_id, {}, frozenset(), message
-            )
-        return PlannedRow(
-            row, cells, action, type_id, instance_id, lead_id, payload, frozenset(clear)
+        self.create = pl.col(ACTION) == "create"
+        self.default_keys = [kind.type_id_key, "lead_id"] + (
+            ["user_id", "status"] if self.me else []
         )
 
-    def _create_needs(
-        self,
-        type_id: str | None,
-        lead_id: str | None,
-        lead_error: str | None,
-        cells: dict[str, str],
-    ) -> list[str]:
-        needs = []
-        if type_id is None and not cells.get(self.cols.standard.get(self.kind.type_column, ""), ""):
+    def serves(self, out: Output) -> pl.Expr:
+        if out.type_ids is None:
+            return pl.lit(True)
+        in_type = pl.col(TYPE_ID).is_in(list(out.type_ids)).fill_null(False)
+        alone = len(self.per_column[out.column]) == 1
+        return in_type | pl.col(TYPE_ID).is_null() if alone else in_type
+
+    def payload_columns(self) -> list[pl.Expr]:
+        exprs: list[pl.Expr] = []
+        for i, out in enumerate(self.outputs):
+            exprs.append(pl.when(self.serves(out)).then(pl.col(out.value)).alias(f"__p{i}"))
+            empty = pl.col(out.column).is_null() & (pl.col(ACTION) == "update")
+            cleared = pl.when(self.serves(out) & empty).then(pl.lit(out.key))
+            exprs.append(cleared.alias(f"__c{i}"))
+        defaults = [pl.col(TYPE_ID), pl.col(LEAD_ID)]
+        if self.me:
+            defaults += [pl.lit(self.me), pl.lit(self.options.status)]
+        exprs += [pl.when(self.create).then(d).alias(f"__d{i}") for i, d in enumerate(defaults)]
+        id_col = self.cols.standard.get(self.kind.id_column)
+        instance = pl.col(id_col).str.strip_chars() if id_col else pl.lit(None, pl.String)
+        return [*exprs, pl.when(~self.create).then(instance).alias("__instance")]
+
+    def error(self) -> pl.Expr:
+        parts = [pl.col(TYPE_ERROR), *self._create_needs()]
+        for column, outs in self.per_column.items():
+            parts += [self._conversion(o) for o in outs if not o.echo]
+            parts += self._misplaced(column, outs)
+        parts += self._required()
+        joined = pl.concat_str(parts, separator="; ", ignore_nulls=True)
+        message = pl.coalesce(pl.col(READ_ERROR), pl.when(joined != "").then(joined))
+        return (
+            pl.when(message.is_not_null())
+            .then(pl.format("row {}: {}", pl.col(ROW), message))
+            .alias("__error")
+        )
+
+    def _conversion(self, out: Output) -> pl.Expr:
+        failed = self.serves(out) & pl.col(out.error).is_not_null()
+        return pl.when(failed).then(pl.format(f"column {_q(out.column)}: {{}}", pl.col(out.error)))
+
+    def _misplaced(self, column: str, outs: list[Output]) -> list[pl.Expr]:
+        given, type_id = pl.col(column).is_not_null(), pl.col(TYPE_ID)
+        if any(o.type_ids is None for o in outs):
+            return []
+        served = sorted({t for o in outs for t in o.type_ids or ()})
+        names = {t: self.types[t].name for t in self.types}
+        wrong = given & type_id.is_not_null() & ~type_id.is_in(served)
+        name = type_id.replace_strict(names, default=type_id, return_dtype=pl.String)
+        text = pl.format(
+            f"column {_q(column)} is not a field of the type '{{}}'; leave it empty", name
+        )
+        found: list[pl.Expr] = [pl.when(wrong).then(text)]
+        if len(outs) > 1:
+            several = f"column {_q(column)} names different fields on several types: fill "
+            hint = f"{_q(self.kind.type_column)} or pass --type"
+            found.append(pl.when(given & type_id.is_null()).then(pl.lit(several + hint)))
+        return found
+
+    def _create_needs(self) -> list[pl.Expr]:
+        kind, create = self.kind, self.create
+        typeless = create & pl.col(TYPE_ID).is_null() & pl.col(TYPE_ERROR).is_null()
+        lead_hint = "a create row needs a lead: fill lead_id, lead_email, lead_phone or lead_name"
+        needs: list[pl.Expr] = [
+            pl.when(typeless).then(
+                pl.lit(f"a create row needs a type: fill {_q(kind.type_column)} or pass --type")
+            ),
+            pl.when(create & pl.col(LEAD_ID).is_null()).then(
+                pl.coalesce(pl.col(LEAD_ERROR), pl.lit(lead_hint))
+            ),
+        ]
+        if kind is not ACTIVITIES:
+            name = self.cols.standard.get("name")
+            blank = pl.col(name).str.strip_chars().fill_null("") == "" if name else pl.lit(True)
             needs.append(
-                f"a create row needs a type: fill {self.kind.type_column!r} or pass --type"
+                pl.when(create & blank).then(
+                    pl.lit("a create row needs a name: fill the 'name' column")
+                )
             )
-        if lead_id is None:
-            needs.append(
-                lead_error
-                or "a create row needs a lead: fill lead_id, lead_email, lead_phone or lead_name"
-            )
-        name_col = self.cols.standard.get("name")
-        if self.kind is not ACTIVITIES and not (name_col and cells.get(name_col, "").strip()):
-            needs.append("a create row needs a name: fill the 'name' column")
         return needs
 
-    def _apply(
-        self,
-        out: Output,
-        get: Callable[[str], Any],
-        type_id: str | None,
-        lead_id: str | None,
-        action: str,
-        payload: dict[str, Any],
-        clear: set[str],
-        errors: list[str],
-    ) -> None:
-        cell = get(out.column)
-        if not self._serves(out, type_id, cell is not None, errors):
-            return
-        if cell is None:
-            if out.custom and action == "update" and self.options.clear_empty:
-                clear.add(out.key)
-            return
-        if get(out.error):
-            errors.append(f"column {out.column!r}: {get(out.error)}")
-            return
-        value = _plain(get(out.value))
-        if out.scoped:
-            value = self._scoped(out, value, lead_id, errors)
-        if value is not None:
-            payload[out.key] = value
-
-    def _serves(self, out: Output, type_id: str | None, given: bool, errors: list[str]) -> bool:
-        """Whether ``out`` feeds this row's type (reporting a cell given to the wrong type)."""
-        if out.type_ids is None or (type_id is not None and type_id in out.type_ids):
-            return True
-        if type_id is None:
-            if self.per_column[out.column] == 1:
-                return True
-            if given and out.first:
-                errors.append(
-                    f"column {out.column!r} names different fields on several types: "
-                    f"fill {self.kind.type_column!r} or pass --type"
+    def _required(self) -> list[pl.Expr]:
+        given: dict[str, list[pl.Expr]] = {}
+        for i, out in enumerate(self.outputs):
+            given.setdefault(out.key, []).append(pl.col(f"__p{i}").is_not_null())
+        status_at = next((i for i, o in enumerate(self.outputs) if o.key == "status"), None)
+        status = pl.col(f"__p{status_at}") if status_at is not None else pl.lit(None, pl.String)
+        published = pl.coalesce(status, pl.lit(self.options.status)) == "published"
+        enforce = self.create & (published if self.kind is ACTIVITIES else pl.lit(True))
+        draft = ", or import the row as a draft (status)" if self.kind is ACTIVITIES else ""
+        found: list[pl.Expr] = []
+        for type_id, info in self.types.items():
+            for f in (f for f in info.fields if f.required):
+                present = pl.any_horizontal(given.get(f.api_key, [pl.lit(False)]))
+                missing = enforce & (pl.col(TYPE_ID) == type_id) & ~present
+                found.append(
+                    pl.when(missing).then(
+                        pl.lit(f"required field {_q(f.column)} is empty: fill it{draft}")
+                    )
                 )
-            return False
-        if (
-            given
-            and out.first
-            and not any(
-                o.column == out.column and o.type_ids and type_id in o.type_ids
-                for o in self.outputs
-            )
-        ):
-            name = self.types[type_id].name if type_id in self.types else type_id
-            errors.append(
-                f"column {out.column!r} is not a field of the type {name!r}; leave it empty"
-            )
-        return False
+        return found
 
-    def _scoped(self, out: Output, value: Any, lead_id: str | None, errors: list[str]) -> Any:
+
+def _q(name: str) -> str:
+    return repr(name).replace("{", "{{").replace("}", "}}")
+
+
+class _Scoped:
+    """``contact`` and ``custom_object`` values, looked up on the row's lead."""
+
+    def __init__(self, resolver: Resolver, frame: pl.DataFrame, outputs: list[Output]) -> None:
+        self.outputs = [o for o in outputs if o.scoped]
+        wants_contacts = any(o.scoped == "contact" for o in self.outputs)
+        self.contacts = resolver.contact_table() if wants_contacts else {}
+        self.objects = resolver.object_table(_object_needs(frame, self.outputs))
+
+    def apply(self, payload: dict[str, Any], lead_id: str | None, row: int) -> str | None:
+        """Replace scoped values in ``payload`` by ids; an error message if one is not found."""
+        errors: list[str] = []
+        for out in self.outputs:
+            if out.key in payload:
+                payload[out.key] = self._ids(out, payload[out.key], lead_id, errors)
+        return f"row {row}: " + "; ".join(errors) if errors else None
+
+    def _ids(self, out: Output, value: Any, lead_id: str | None, errors: list[str]) -> Any:
         items = value if isinstance(value, list) else [value]
         found = [self._find(out, str(v).strip(), lead_id, errors) for v in items]
-        if any(f is None for f in found):
-            return None
         return found if isinstance(value, list) else found[0]
 
     def _find(self, out: Output, item: str, lead_id: str | None, errors: list[str]) -> str | None:
         noun = "contact" if out.scoped == "contact" else "custom object"
         if lead_id is None:
-            if item.startswith(("cont_", "custobj_", "co_")) or out.scoped != "contact":
+            if out.scoped != "contact" or item.startswith("cont_"):
                 return item
             errors.append(
                 f"column {out.column!r}: {noun} {item!r} can only be found by id "
@@ -313,21 +360,6 @@ class _Builder:
         if not hit:
             errors.append(f"column {out.column!r}: no single {noun} {item!r} on lead {lead_id}")
         return hit or None
-
-    def _complete_create(self, payload: dict[str, Any], type_id: str, lead_id: str) -> list[str]:
-        payload[self.kind.type_id_key] = type_id
-        payload["lead_id"] = lead_id
-        if self.kind is ACTIVITIES:
-            payload.setdefault("user_id", self.me)
-            payload.setdefault("status", self.options.status)
-            if payload["status"] == "draft":
-                return []
-        info = self.types.get(type_id)
-        missing = (
-            [f for f in info.fields if f.required and f.api_key not in payload] if info else []
-        )
-        draft = ", or import the row as a draft (status)" if self.kind is ACTIVITIES else ""
-        return [f"required field {f.column!r} is empty: fill it{draft}" for f in missing]
 
 
 def _plain(value: Any) -> Any:

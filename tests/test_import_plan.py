@@ -292,3 +292,12 @@ def test_2000_rows_over_300_emails_need_few_lookups(
     assert len(plan.rows) == 2000
     assert plan.lookups <= 10, plan.lookups  # types, fields, me, organization, 2 searches
     assert sum(r.action == "create" for r in plan.rows) > 500
+
+
+def test_update_rows_find_contacts_on_their_given_lead(
+    client: CloseClient, tmp_path: Path, org: dict[str, Any]
+) -> None:
+    act, contact = org["activity"], org["contact"]
+    text = f"activity_id,lead_id,contact\n{act['id']},{act['lead_id']},{contact['emails'][0]['email']}\n"
+    row = one(plan_of(client, tmp_path, text))
+    assert (row.error, row.payload) == (None, {"contact_id": contact["id"]})

@@ -326,8 +326,11 @@ class _Scoped:
 
     def __init__(self, resolver: Resolver, frame: pl.DataFrame, outputs: list[Output]) -> None:
         self.outputs = [o for o in outputs if o.scoped]
-        wants_contacts = any(o.scoped == "contact" for o in self.outputs)
-        self.contacts = resolver.contact_table() if wants_contacts else {}
+        contact_outs = [o for o in self.outputs if o.scoped == "contact"]
+        if contact_outs:  # update rows' leads were not looked up yet: fetch them in batches
+            leads = _leads_with(frame, contact_outs) - resolver.leads.keys()
+            resolver.find_leads(("lead_id", lead) for lead in sorted(leads))
+        self.contacts = resolver.contact_table() if contact_outs else {}
         self.objects = resolver.object_table(_object_needs(frame, self.outputs))
 
     def apply(self, payload: dict[str, Any], lead_id: str | None, row: int) -> str | None:
@@ -367,6 +370,12 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return int(value)
     return value
+
+
+def _leads_with(frame: pl.DataFrame, outputs: list[Output]) -> set[str]:
+    """Lead ids of the rows that give a value to one of ``outputs``."""
+    given = pl.any_horizontal(pl.col(o.column).is_not_null() for o in outputs)
+    return set(frame.filter(given & pl.col(LEAD_ID).is_not_null())[LEAD_ID].unique().to_list())
 
 
 def _object_needs(frame: pl.DataFrame, outputs: list[Output]) -> set[tuple[str, str]]:

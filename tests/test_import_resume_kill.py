@@ -1,0 +1,116 @@
+"""Exactly once after SIGKILLs: the CLI as a child process, killed at random moments.
+
+The sandbox runs on a real socket in this process with faults on (5xx before work, and
+writes committed whose connection is then dropped), so the importer meets lost answers both
+from the network and from its own deaths.  After the kills, the same command runs until it
+finishes; the sandbox must then hold exactly one instance per row.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import closecsv
+from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
+
+ROWS = 60
+KILLS = 4
+SRC = str(Path(closecsv.__file__).resolve().parent.parent)
+
+
+def seed_emails(sandbox: Sandbox) -> list[str]:
+    """Emails that name exactly one lead."""
+    emails = Counter(e["email"] for c in sandbox.state.contacts.values() for e in c["emails"])
+    return sorted(e for e, n in emails.items() if n == 1)
+
+
+def write_file(path: Path, emails: list[str]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(
+            [
+                "custom_activity_type",
+                "lead_email",
+                "custom.Outcome",
+                "custom.Reference Code",
+                "custom.Ticket ID",
+            ]
+        )
+        for n in range(ROWS):
+            ref, email = f"KILL-{n:03d}", emails[n % len(emails)]
+            if n % 4:
+                writer.writerow(["Discovery Call", email, "Interested", ref, ""])
+            else:
+                writer.writerow(["Support Ticket", email, "", "", ref])
+
+
+def command(url: str, path: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "closecsv",
+        "--api-url",
+        url,
+        "-q",
+        "import",
+        "activities",
+        str(path),
+        "--concurrency",
+        "4",
+    ]
+
+
+def env() -> dict[str, str]:
+    return {**os.environ, "CLOSE_API_KEY": SANDBOX_API_KEY, "PYTHONPATH": SRC}
+
+
+def refs(sandbox: Sandbox) -> Counter[str]:
+    found: Counter[str] = Counter()
+    for act in sandbox.state.custom_activities.values():
+        found.update(
+            v for k, v in act.items() if k.startswith("custom.") and str(v).startswith("KILL-")
+        )
+    return found
+
+
+def test_sigkill_at_random_moments_then_resume_gives_exactly_one_instance_per_row(
+    tmp_path: Path,
+) -> None:
+    rng = random.Random(20240501)
+    sandbox = Sandbox(fault_rate=0.1, seed=11, latency_ms=15)
+    path = tmp_path / "tickets.csv"
+    write_file(path, seed_emails(sandbox))
+    kills = 0
+    with sandbox.serve() as url:
+        for _ in range(KILLS):
+            proc = subprocess.Popen(
+                command(url, path), env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            time.sleep(rng.uniform(0.9, 2.2))
+            if proc.poll() is None:
+                proc.kill()
+                kills += 1
+            proc.wait()
+        for _ in range(5):
+            done = subprocess.run(
+                command(url, path), env=env(), capture_output=True, text=True, check=False
+            )
+            if done.returncode in (0, 1):
+                break
+        assert done.returncode == 0, done.stderr
+    assert kills >= 2, "the kills must land mid-run to test anything"
+    found = refs(sandbox)
+    assert sorted(found) == [f"KILL-{n:03d}" for n in range(ROWS)]
+    assert set(found.values()) == {1}, {k: v for k, v in found.items() if v > 1}
+    with (tmp_path / "tickets.results.csv").open(newline="", encoding="utf-8") as fh:
+        results = list(csv.DictReader(fh))
+    assert {r["_status"] for r in results} == {"created"}
+    assert len({r["_id"] for r in results}) == ROWS
+    sandbox.close()

@@ -303,6 +303,7 @@ class CloseClient:
         outcome = self._exchange(method, path, params, body, started + self._deadline)
         elapsed = self._clock() - started
         if isinstance(outcome, _Lost):
+            self._pacer.forget(seq)
             self.stats.count("transport_errors")
             log.debug("%s %s -> %s after %.3fs", method, path, outcome.cause, elapsed)
             return outcome

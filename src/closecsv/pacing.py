@@ -5,17 +5,23 @@ Close answers most requests with ``RateLimit: limit=<n>, remaining=<n>, reset=<s
 estimate of the server's bucket so that 429s stay rare even with many threads in flight:
 
 * **budget** -- after each answer, ``remaining`` from the freshest answer (by send order) minus
-  the requests sent after that one (they may not have been counted yet).  Every send takes one
-  unit.  Counting every later request as unanswered errs on the safe side: the server ends up
-  holding a token or two in reserve, which costs no throughput once the pace is steady.
+  the requests that answer may not have counted: those sent after it, and those already in
+  flight when it was sent (latency varies, so the server may have seen them later).  Every
+  send takes one unit.  This errs on the safe side: the server keeps about ``rate x latency``
+  tokens in reserve, which costs no throughput once the pace is steady, as long as that
+  reserve is well below the bucket size (true at Close-like latencies; with latencies near
+  half the bucket's refill time, throughput drops below the limit rather than causing 429s).
 * **refill** -- ``(limit - remaining) / reset`` units per second: exact for a token bucket whose
   ``reset`` is "seconds until full", and the average rate of a fixed window.  ``remaining`` is
   often rounded down, which overstates the rate, so the smallest of the last few estimates is
   used.  Before any estimate, ``limit`` per second is assumed (Close states limits in RPS).
+* **first answer** -- until one answer has come back, one request is in flight at a time: a
+  burst of threads into a bucket of unknown size would be answered with 429s.
 * **pause** -- a 429 stops every thread until its wait is over (:meth:`Pacer.pause`).
 
 Without any ``RateLimit`` header (real orgs were seen without one, REFERENCE §8.4) the budget
-stays unknown and :meth:`Pacer.acquire` never waits, except after a 429.
+stays unknown and, after the first answer, :meth:`Pacer.acquire` never waits, except after a
+429.
 
 This module also parses the three places a wait can come from on a 429: the ``RateLimit``
 header, ``retry-after`` (seconds or an HTTP date) and the legacy body
@@ -37,6 +43,8 @@ MAX_WAIT = 900.0
 """Upper bound on any single wait, so that a bogus ``retry-after: 1000000`` cannot hang a run."""
 
 _RATE_SAMPLES = 16
+_EPSILON = 1e-6  # a budget this close to one unit is one unit (float rounding in refills)
+_FIRST_ANSWER_POLL = 0.02  # how often threads look whether the first answer has come
 _FIELD = re.compile(r"(?:^|[\s,;])(limit|remaining|reset)\s*=\s*\"?(\d+(?:\.\d+)?)", re.I)
 _SPLIT_PREFIXES = ("ratelimit-", "x-rate-limit-")
 
@@ -124,7 +132,11 @@ def throttle_wait(headers: Mapping[str, str], body: Any, streak: int) -> float:
 
 
 class Pacer:
-    """The shared send budget of one client (see the module docstring).  Thread-safe."""
+    """The shared send budget of one client (see the module docstring).  Thread-safe.
+
+    Every :meth:`acquire` must be followed by :meth:`observe` (an answer came) or
+    :meth:`forget` (no answer) with the send number it returned.
+    """
 
     def __init__(self, clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
         self._clock = clock
@@ -132,6 +144,8 @@ class Pacer:
         self._lock = threading.Lock()
         self._sent = 0
         self._synced = -1
+        self._overlap: dict[int, int] = {}  # send number -> requests in flight when it left
+        self._answered = False
         self._tokens: float | None = None
         self._stamp = 0.0
         self._capacity = 0.0
@@ -156,18 +170,23 @@ class Pacer:
             return self._take(now), 0.0
 
     def observe(self, seq: int, limit: RateLimit | None) -> None:
-        """Fold in the ``RateLimit`` of the answer to send number ``seq``, if it is fresh."""
-        if limit is None:
-            return
+        """The answer to send number ``seq`` came, with this ``RateLimit`` (or none)."""
         with self._lock:
-            if seq < self._synced:
+            overlap = self._overlap.pop(seq, 0)
+            self._answered = True
+            if limit is None or seq < self._synced:
                 return
             self._synced = seq
             self._capacity = limit.limit
             if limit.reset > 0 and limit.remaining < limit.limit:
                 self._rates.append((limit.limit - limit.remaining) / limit.reset)
-            self._tokens = limit.remaining - (self._sent - seq - 1)
+            self._tokens = limit.remaining - (self._sent - seq - 1) - overlap
             self._stamp = self._clock()
+
+    def forget(self, seq: int) -> None:
+        """Send number ``seq`` got no answer (network error); it stays counted as spent."""
+        with self._lock:
+            self._overlap.pop(seq, None)
 
     def pause(self, seconds: float) -> None:
         """Hold every thread for ``seconds`` (after a 429)."""
@@ -194,8 +213,10 @@ class Pacer:
     def _delay(self, now: float) -> float:
         if now < self._paused_until:
             return self._paused_until - now
+        if not self._answered and self._overlap:
+            return _FIRST_ANSWER_POLL
         level = self._level(now)
-        if level is None or level >= 1.0:
+        if level is None or level >= 1.0 - _EPSILON:
             return 0.0
         rate = self._rate()
         if not rate:
@@ -209,4 +230,5 @@ class Pacer:
             self._stamp = now
         seq = self._sent
         self._sent += 1
+        self._overlap[seq] = len(self._overlap)
         return seq

@@ -82,7 +82,7 @@ def assert_same(column: str, sent: str, back: str) -> None:
 
 
 def import_and_read(world: Any, tmp: Path, kind: Kind, row: dict[str, str]) -> dict[str, Any]:
-    sandbox, client, schema = world
+    _sandbox, client, schema = world
     path = tmp / f"rt{next(COUNTER)}.csv"
     write(path, row)
     report = run_import(client, schema, kind, path, ImportOptions())

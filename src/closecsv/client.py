@@ -76,6 +76,7 @@ RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
 MAX_RATE_LIMIT_RETRIES = 50
+MIN_REDACTED = 8
 
 Step = Literal["done", "throttled", "retry", "unknown", "fail"]
 
@@ -444,13 +445,18 @@ def _reply(response: httpx.Response, content: bytes) -> _Reply:
 
 
 def _secret_forms(api_key: ApiKey) -> tuple[str, ...]:
+    """The key, and the base64 forms an ``Authorization`` header would carry, longest first.
+
+    Forms shorter than :data:`MIN_REDACTED` are left alone: replacing a one-letter test key
+    everywhere would mangle every message, and such a key protects nothing anyway.
+    """
     raw = api_key.reveal()
     forms = {
         raw,
         base64.b64encode(f"{raw}:".encode()).decode(),
         base64.b64encode(raw.encode()).decode(),
     }
-    return tuple(sorted((f for f in forms if f), key=len, reverse=True))
+    return tuple(sorted((f for f in forms if len(f) >= MIN_REDACTED), key=len, reverse=True))
 
 
 def _error_lists(body: Any) -> tuple[list[str], dict[str, str]]:

@@ -26,7 +26,6 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,7 +36,14 @@ from closecsv.kinds import Kind
 from closecsv.plan import ImportOptions, Plan, PlannedRow, build_plan
 from closecsv.progress import NullProgress, Progress
 from closecsv.reconcile import Fields, Group, Reconciler, update_body
-from closecsv.report import ImportReport, ReportPaths, RowResult, file_sha256, write_reports
+from closecsv.report import (
+    ImportReport,
+    ReportPaths,
+    RowResult,
+    RunStart,
+    file_sha256,
+    write_reports,
+)
 from closecsv.schema import Schema
 
 T = TypeVar("T")
@@ -85,9 +91,10 @@ def run_import(
     progress: Progress | None = None,
 ) -> ImportReport:
     """Build the plan for ``path`` and execute it.  File-level problems raise ``InputError``."""
+    start = RunStart.now(client.stats)
     plan = build_plan(client, schema, kind, path, options)
     settings = Settings.from_options(options)
-    return execute_plan(client, schema, plan, settings, progress or NullProgress())
+    return execute_plan(client, schema, plan, settings, progress or NullProgress(), start=start)
 
 
 def execute_plan(
@@ -98,41 +105,46 @@ def execute_plan(
     progress: Progress,
     *,
     sleep: Callable[[float], None] = time.sleep,
+    start: RunStart | None = None,
 ) -> ImportReport:
     """Send ``plan`` (or, in a dry run, say what would be sent) and write the reports."""
-    started, clock = datetime.now().astimezone(), time.monotonic()
-    before = (client.stats.requests, client.stats.rate_limited)
+    start = start or RunStart.now(client.stats, planned=plan.lookups)
     paths = ReportPaths.for_input(plan.source, settings.report_dir)
     journal = None if settings.dry_run else Journal.open(paths.journal, plan.fingerprint)
     try:
         fields = Fields(schema, plan.kind)
         fields.warm(r.type_id for r in plan.rows)
-        executor = _Executor(
-            client,
-            plan,
-            settings,
-            progress,
-            journal,
-            Reconciler(client, fields, settings.settle_seconds, sleep),
-        )
-        run = executor.run()
+        reconciler = Reconciler(client, fields, settings.settle_seconds, sleep)
+        run = _Executor(client, plan, settings, progress, journal, reconciler).run()
     finally:
         progress.close()
         if journal is not None:
             journal.close()
     results = [run.results[r.row] for r in plan.rows]
     write_reports(plan.columns, {r.row: r.cells for r in plan.rows}, results, paths)
+    return _report(client, plan, settings.dry_run, results, paths, start, run)
+
+
+def _report(
+    client: CloseClient,
+    plan: Plan,
+    dry_run: bool,
+    results: list[RowResult],
+    paths: ReportPaths,
+    start: RunStart,
+    run: _Run,
+) -> ImportReport:
     return ImportReport(
         kind=plan.kind.name,
         source=plan.source,
         input_sha256=file_sha256(plan.source),
-        dry_run=settings.dry_run,
+        dry_run=dry_run,
         results=results,
         paths=paths,
-        started_at=started,
-        elapsed=time.monotonic() - clock,
-        requests=client.stats.requests - before[0] + plan.lookups,
-        rate_limited=client.stats.rate_limited - before[1],
+        started_at=start.wall,
+        elapsed=time.monotonic() - start.clock,
+        requests=client.stats.requests - start.requests + start.planned,
+        rate_limited=client.stats.rate_limited - start.rate_limited,
         lookups=plan.lookups,
         warnings=list(plan.warnings),
         interrupted=run.interrupted,
@@ -159,6 +171,14 @@ class _Executor:
 
     # -- phases ------------------------------------------------------------------------------
     def run(self) -> _Run:
+        try:
+            self._phases()
+        except KeyboardInterrupt:
+            self._interrupt(set())
+        self._leftovers()
+        return self.state
+
+    def _phases(self) -> None:
         creates, updates, invalid = self._sort_rows()
         self.progress.start(len(self.plan.rows), len(self.state.results))
         self._record(_failed(row, row.error or "invalid row") for row in invalid)
@@ -166,8 +186,6 @@ class _Executor:
             self._updates(updates)
         if creates:
             self._creates(creates)
-        self._leftovers()
-        return self.state
 
     def _sort_rows(self) -> tuple[list[PlannedRow], list[PlannedRow], list[PlannedRow]]:
         """Take finished rows from the journal; return pending creates, updates, invalid rows."""
@@ -196,20 +214,14 @@ class _Executor:
         if to_send:
             self._parallel(to_send, lambda item: self._send_update(*item))
 
-    def _compare(
-        self, row: PlannedRow, instance: Mapping[str, Any] | None
-    ) -> RowResult | dict[str, Any]:
+    def _compare(self, row: PlannedRow, instance: Mapping[str, Any] | None) -> Any:
+        """A ``RowResult`` (failed, unchanged, or updated by an earlier run), else the body."""
+        what = f"{self.kind.id_column} {row.instance_id}"
         if instance is None:
-            return _failed(
-                row, f"{self.kind.id_column} {row.instance_id}: no such {self.kind.noun}"
-            )
+            return _failed(row, f"{what}: no such {self.kind.noun}")
         found_type = instance.get(self.kind.type_id_key)
         if row.type_id is not None and row.type_id != found_type:
-            return _failed(
-                row,
-                f"{self.kind.id_column} {row.instance_id} is of type {found_type}, "
-                f"not {row.type_id}",
-            )
+            return _failed(row, f"{what} is of type {found_type}, not {row.type_id}")
         body = update_body(row, instance, self.kind, self.reconciler.fields)
         if body:
             return body
@@ -253,25 +265,15 @@ class _Executor:
                 resend.extend(o for o in outcomes if not isinstance(o, RowResult))
             return results
 
-        self._parallel(self.reconciler.groups(rows, self._attempt_starts(rows)), resolve)
+        self._parallel(self.reconciler.groups(rows, self.entries), resolve)
         return sorted(resend, key=lambda r: r.row)
 
-    def _attempt_starts(self, rows: Iterable[PlannedRow]) -> dict[int, float]:
-        starts = {}
-        for row in rows:
-            entry = self.entries.get(row.row)
-            starts[row.row] = entry.attempt_start if entry and entry.attempt_start else time.time()
-        return starts
-
     def _leftovers(self) -> None:
-        for row in self.plan.rows:
-            if row.row not in self.state.results:
-                entry = self.entries.get(row.row)
-                doubt = self._in_doubt(row) or (entry is not None and entry.state == "unknown")
-                reason = IN_DOUBT if doubt and not self.state.stop.is_set() else NOT_SENT
-                self.state.results[row.row] = RowResult(
-                    row.row, "skipped", None, row.lead_id, reason
-                )
+        """Rows the run did not finish: stopped first, or still in doubt after the rounds."""
+        stopped = self.state.stop.is_set()
+        for row in (r for r in self.plan.rows if r.row not in self.state.results):
+            reason = IN_DOUBT if self._in_doubt(row) and not stopped else NOT_SENT
+            self.state.results[row.row] = RowResult(row.row, "skipped", None, row.lead_id, reason)
 
     # -- sending -----------------------------------------------------------------------------
     def _send_create(self, row: PlannedRow) -> RowResult | None:
@@ -381,11 +383,8 @@ class _Executor:
 
 
 def _as_list(value: Any) -> list[RowResult]:
-    if isinstance(value, RowResult):
-        return [value]
-    if isinstance(value, list):
-        return [v for v in value if isinstance(v, RowResult)]
-    return []
+    items = value if isinstance(value, list) else [value]
+    return [v for v in items if isinstance(v, RowResult)]
 
 
 def _failed(row: PlannedRow, error: str) -> RowResult:

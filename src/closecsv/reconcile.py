@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from closecsv.errors import InputError, NotFound
+from closecsv.journal import Entry
 from closecsv.kinds import Kind
 from closecsv.plan import PlannedRow
 from closecsv.report import RowResult
@@ -160,13 +162,16 @@ class Reconciler:
             return None
 
     # -- lost creates -----------------------------------------------------------------------------
-    def groups(self, rows: Iterable[PlannedRow], starts: Mapping[int, float]) -> list[Group]:
+    def groups(self, rows: Iterable[PlannedRow], entries: Mapping[int, Entry]) -> list[Group]:
+        """Rows in doubt grouped by what they would create, with their earliest attempt."""
+        now = time.time()
+        starts = {n: e.attempt_start for n, e in entries.items() if e.attempt_start is not None}
         buckets: dict[tuple[str, str, str], list[PlannedRow]] = {}
         for row in rows:
             key = (row.lead_id or "", row.type_id or "", _canonical(row.payload))
             buckets.setdefault(key, []).append(row)
         return [
-            Group(lead, type_id, tuple(members), min(starts[m.row] for m in members))
+            Group(lead, type_id, tuple(members), min(starts.get(m.row, now) for m in members))
             for (lead, type_id, _), members in buckets.items()
         ]
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from closecsv.errors import FatalError
 
@@ -61,6 +62,27 @@ class ReportPaths:
             errors=folder / f"{stem}.errors.csv",
             journal=folder / f"{stem}.journal.sqlite",
         )
+
+
+class Counters(Protocol):
+    requests: int
+    rate_limited: int
+
+
+@dataclass(frozen=True)
+class RunStart:
+    """Clocks and request counters when a job began (before planning, if it planned)."""
+
+    wall: datetime
+    clock: float
+    requests: int
+    rate_limited: int
+    planned: int = 0  # requests made before ``requests`` was read (a plan built elsewhere)
+
+    @classmethod
+    def now(cls, stats: Counters, planned: int = 0) -> RunStart:
+        wall, clock = datetime.now().astimezone(), time.monotonic()
+        return cls(wall, clock, stats.requests, stats.rate_limited, planned)
 
 
 @dataclass

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import os
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -113,4 +114,31 @@ def test_sigkill_at_random_moments_then_resume_gives_exactly_one_instance_per_ro
         results = list(csv.DictReader(fh))
     assert {r["_status"] for r in results} == {"created"}
     assert len({r["_id"] for r in results}) == ROWS
+    sandbox.close()
+
+
+def test_ctrl_c_exits_130_with_reports_flushed_and_the_rerun_finishes(tmp_path: Path) -> None:
+    sandbox = Sandbox(latency_ms=40)
+    path = tmp_path / "tickets.csv"
+    write_file(path, seed_emails(sandbox))
+    with sandbox.serve() as url:
+        args = [a for a in command(url, path) if a != "-q"]
+        proc = subprocess.Popen(
+            args, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        deadline = time.monotonic() + 20
+        while not refs(sandbox) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=30)
+        assert proc.returncode == 130, stderr
+        assert "interrupted; run the same command again to resume" in stderr
+        assert (tmp_path / "tickets.results.csv").exists()
+        assert 0 < sum(refs(sandbox).values()) < ROWS
+        done = subprocess.run(
+            command(url, path), env=env(), capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, done.stderr
+    assert sorted(refs(sandbox)) == [f"KILL-{n:03d}" for n in range(ROWS)]
+    assert set(refs(sandbox).values()) == {1}
     sandbox.close()

@@ -79,6 +79,7 @@ MAX_RATE_LIMIT_RETRIES = 50
 MIN_REDACTED = 8
 
 Step = Literal["done", "throttled", "retry", "unknown", "fail"]
+Counted = Literal["requests", "retries", "outcome_unknown", "transport_errors"]
 
 
 @dataclass
@@ -99,7 +100,7 @@ class ClientStats:
     by_status: dict[int, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def count(self, name: str) -> None:
+    def count(self, name: Counted) -> None:
         """Add one to the counter ``name`` (one of the int fields)."""
         with self._lock:
             setattr(self, name, getattr(self, name) + 1)

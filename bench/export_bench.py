@@ -125,7 +125,7 @@ def run_all(url: str, work: Path, bench_leads: list[str], quick: bool) -> list[R
             url, work / "small", "org route, newest ~10%", "--strategy", "org", "--since", since
         ),
         export(url, work / "org", "org route, all rows", "--strategy", "org"),
-        export(url, work / "auto", "auto (route chosen by estimate)"),
+        export(url, work / "auto", "auto (estimate picks), newest ~10%", "--since", since),
     ]
     print(results[-1].line(), flush=True)
     if quick:

@@ -348,3 +348,11 @@ def test_ctrl_c_stops_sending_flushes_and_resumes(env: Env) -> None:
     assert resumed.counts() == {"created": 40}
     ref = env.key(ACTIVITIES, "Discovery Call", "Reference Code")
     assert len(acts_of(env, ref)) == 40
+
+
+def test_object_update_finds_its_instance_even_when_the_lead_cell_is_wrong(env: Env) -> None:
+    obj = next(iter(env.sandbox.state.custom_objects.values()))
+    other = next(lead for lead in env.sandbox.state.leads if lead != obj["lead_id"])
+    row = Row(2, "update", {"name": "Moved?"}, None, obj["id"], other)
+    report = env.run(Plan(OBJECTS, env.tmp / "deals.csv", [row]))
+    assert report.counts() == {"updated": 1} and report.results[0].lead_id == obj["lead_id"]

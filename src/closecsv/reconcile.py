@@ -144,16 +144,18 @@ class Reconciler:
         return list(by_lead.items())
 
     def fetch(self, lead_id: str | None, ids: list[str]) -> dict[str, dict[str, Any]]:
-        """The instances among ``ids`` that exist, by id."""
+        """The instances among ``ids`` that exist, by id (one by one where a list missed)."""
         path = self.kind.instance_path
+        found: Iterable[dict[str, Any]] = ()
         if self.kind.name == "activities":
             found = self.client.paginate(path, {"id__in": ",".join(ids)})
         elif lead_id is not None:
             found = self.client.paginate(path, {"lead_id": lead_id})
-        else:
-            return {i: inst for i in ids if (inst := self._get_one(i)) is not None}
         wanted = set(ids)
-        return {str(i["id"]): i for i in found if i.get("id") in wanted}
+        got = {str(i["id"]): i for i in found if i.get("id") in wanted}
+        missing = [i for i in ids if i not in got] if self.kind.name == "objects" else []
+        got.update({i: inst for i in missing if (inst := self._get_one(i)) is not None})
+        return got
 
     def _get_one(self, iid: str) -> dict[str, Any] | None:
         try:

@@ -13,6 +13,10 @@ with ``m`` matches: ``m <= n`` gives ``m`` rows their instance (``created``) and
 others again; ``m > n`` means someone or something made extra copies: the rows fail with
 "needs review" and the ids, and nothing is deleted.  A match list that comes back short is
 looked at once more after ``settle_seconds``, because Close's lists can lag a write.
+
+Limit: a row that sets ``date_created`` itself cannot be bounded in time, so an identical
+instance (same lead, type, date and values) made outside this job would be taken as the
+row's own; the row then reads ``created`` with that id and no second copy is made.
 """
 
 from __future__ import annotations

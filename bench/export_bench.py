@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from closecsv.sandbox import SANDBOX_API_KEY, Sandbox  # noqa: E402
+from closecsv.sandbox import SANDBOX_API_KEY  # noqa: E402
 from closecsv.sandbox.seed import SEED_EPOCH  # noqa: E402
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "CLOSE_API_KEY": SANDBOX_API_KEY}
@@ -55,13 +55,22 @@ class Result:
 
 
 def seed(path: Path, leads: int, activities: int) -> list[str]:
+    """Seed the org in a child process, so this process stays small: a forked child's
+    ``ru_maxrss`` starts from its parent's size."""
     started = time.monotonic()
-    sb = Sandbox(path)
-    sb.populate(leads=leads, activities=activities, activity_types=5)
-    bench_leads = [i for i, lead in sb.state.leads.items() if lead["name"].startswith("Bench")]
-    sb.close()
+    code = (
+        "import json, sys; from pathlib import Path; from closecsv.sandbox import Sandbox\n"
+        f"sb = Sandbox(Path({str(path)!r}))\n"
+        f"sb.populate(leads={leads}, activities={activities}, activity_types=5)\n"
+        "ids = [i for i, lead in sb.state.leads.items() if lead['name'].startswith('Bench')]\n"
+        "print(json.dumps(ids))\n"
+        "sb.close()\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=ENV, capture_output=True, text=True, check=True
+    ).stdout
     print(f"seeded {activities} activities on {leads} leads in {time.monotonic() - started:.0f}s")
-    return bench_leads
+    return list(json.loads(out))
 
 
 def start_sandbox(data: Path) -> tuple[subprocess.Popen[str], str]:
@@ -114,27 +123,29 @@ def main() -> None:
     print()
     for result in results:
         print(result.line())
-    small, large = results[0], results[1]
-    print(f"peak RSS {large.rows} rows / {small.rows} rows: {large.peak_mb / small.peak_mb:.2f}x")
+    for fmt in ("csv", "parquet"):
+        small, large = (r for r in results if r.label.startswith(f"{fmt}: org route"))
+        ratio = large.peak_mb / small.peak_mb
+        print(f"{fmt}: peak RSS at {large.rows} rows / at {small.rows} rows = {ratio:.2f}x")
 
 
 def run_all(url: str, work: Path, bench_leads: list[str], quick: bool) -> list[Result]:
     since = (SEED_EPOCH - timedelta(days=36.5)).isoformat()
-    results = [
-        export(
-            url, work / "small", "org route, newest ~10%", "--strategy", "org", "--since", since
-        ),
-        export(url, work / "org", "org route, all rows", "--strategy", "org"),
-        export(url, work / "auto", "auto (estimate picks), newest ~10%", "--since", since),
-    ]
-    print(results[-1].line(), flush=True)
+    results = []
+    for fmt in ("csv", "parquet"):
+        common = ["--strategy", "org", "--format", fmt]
+        results.append(
+            export(url, work / "s", f"{fmt}: org route, newest ~10%", *common, "--since", since)
+        )
+        results.append(export(url, work / "l", f"{fmt}: org route, all rows", *common))
+        print(results[-2].line(), results[-1].line(), sep="\n", flush=True)
+    results.append(export(url, work / "a", "csv: auto, newest ~10%", "--since", since))
     if quick:
         subset = {"type": "or", "queries": [{"type": "id", "value": i} for i in bench_leads[:500]]}
-        results.append(
-            export(url, work / "lead", "lead route, 500 leads", "--lead-query", json.dumps(subset))
-        )
+        query = json.dumps(subset)
+        results.append(export(url, work / "d", "csv: lead route, 500 leads", "--lead-query", query))
     else:
-        results.append(export(url, work / "lead", "lead route, all rows", "--strategy", "lead"))
+        results.append(export(url, work / "d", "csv: lead route, all rows", "--strategy", "lead"))
     return results
 
 

@@ -418,6 +418,31 @@ IMPORT_OPTIONS = (
         help="Status of created activities without a status cell.",
     ),
     click.option("--limit", type=click.IntRange(min=0), help="Only the first N data rows."),
+    click.option(
+        "--encoding",
+        metavar="NAME",
+        help="Decode the file with this codec (e.g. cp1252, utf-16) instead of UTF-8.",
+    ),
+    click.option(
+        "--delimiter",
+        default=",",
+        show_default=True,
+        metavar="CHAR",
+        help="Field separator, e.g. ';' for files from European Excel.",
+    ),
+    click.option(
+        "--default-region",
+        default="US",
+        show_default=True,
+        metavar="CC",
+        help="Country for lead_phone values without a +country code (ISO 3166, e.g. GB).",
+    ),
+    click.option(
+        "--raw",
+        is_flag=True,
+        help="Keep a leading ' before = + - @ (by default it is removed, undoing export's "
+        "formula neutralising).",
+    ),
     click.option("--json", "as_json", is_flag=True, help="Print a JSON run receipt on stdout."),
 )
 

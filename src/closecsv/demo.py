@@ -37,6 +37,7 @@ def demo_steps(samples: Path, out: Path) -> list[Step]:
         ),
     ]
     steps += import_steps(samples, reports)
+    steps += export_steps(samples, out)
     return steps
 
 
@@ -51,6 +52,23 @@ def import_steps(samples: Path, reports: str) -> list[Step]:
         steps.append(Step(f"Validate {name} (dry run)", ("validate", *args), expect))
         steps.append(Step(f"Import {name}", ("import", *args), expect))
     return steps
+
+
+def export_steps(samples: Path, out: Path) -> list[Step]:
+    """Export what was imported, then show the round trip: the export re-imports as no-ops."""
+    exports = out / "exports"
+    calls = exports / "Discovery_Call.csv"
+    return [
+        Step("Export every activity type", ("export", "activities", "--out-dir", str(exports))),
+        Step(
+            "Export custom objects as Parquet",
+            ("export", "objects", "--out-dir", str(exports / "objects"), "--format", "parquet"),
+        ),
+        Step(
+            "Re-import the export as it is: every row unchanged, nothing written",
+            ("import", "activities", str(calls), "--report-dir", str(out / "roundtrip")),
+        ),
+    ]
 
 
 def no_options(_: Path) -> tuple[str, ...]:

@@ -257,8 +257,9 @@ def test_budget_is_remaining_minus_requests_sent_since() -> None:
     pacer.observe(1, RateLimit(limit=10, remaining=5, reset=2.5))  # 2, 3, 4 not counted
     assert pacer.try_acquire() == (5, 0.0)
     assert pacer.try_acquire() == (6, 0.0)
-    assert pacer.try_acquire() == (None, pytest.approx(0.5))
-    clock.now = 0.5
+    # the refill used is the larger lower bound, (10 - 5 - 1) / 2.5 = 1.6/s: one unit in 0.625 s
+    assert pacer.try_acquire() == (None, pytest.approx(0.625))
+    clock.now = 0.625
     assert pacer.try_acquire() == (7, 0.0)
 
 

@@ -389,7 +389,8 @@ class CloseClient:
         if isinstance(outcome, _Lost):
             return ApiError(
                 f"{method} {path}: {outcome.cause}",
-                hint="TLS verification failed: check the API URL and the system's CA store",
+                hint="TLS verification failed (it is never turned off): check the API URL; "
+                "behind a proxy with its own CA, set SSL_CERT_FILE to that CA bundle",
             )
         status = outcome.status
         detail = self._redact(_error_text(outcome.body))

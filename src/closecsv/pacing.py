@@ -13,11 +13,16 @@ estimate of the server's bucket so that 429s stay rare even with many threads in
   half the bucket's refill time, throughput drops below the limit rather than causing 429s).
 * **refill** -- ``(limit - remaining) / reset`` units per second: exact for a token bucket whose
   ``reset`` is "seconds until full", and the average rate of a fixed window.  ``remaining`` is
-  often rounded down, which overstates the rate, so the smallest of the last few estimates is
-  used.  Before any estimate, ``limit`` per second is assumed (Close states limits in RPS).
+  often rounded down (the true level is below ``remaining + 1``), so each answer bounds the
+  rate between ``(limit - remaining - 1) / reset`` and ``(limit - remaining) / reset``.  The
+  rate used is the largest lower bound of the last few answers, unless a recent upper bound
+  is smaller (the server lowered its limit): then that.  Before any estimate, ``limit`` per
+  second is assumed (Close states limits in RPS).
 * **first answer** -- until one answer has come back, one request is in flight at a time: a
   burst of threads into a bucket of unknown size would be answered with 429s.
-* **pause** -- a 429 stops every thread until its wait is over (:meth:`Pacer.pause`).
+* **pause** -- a 429 stops every thread until its wait is over (:meth:`Pacer.pause`); then one
+  request goes first, as at the start, and the others follow its answer, so the threads do
+  not come back as one burst into a bucket that just said no.
 
 Without any ``RateLimit`` header (real orgs were seen without one, REFERENCE §8.4) the budget
 stays unknown and, after the first answer, :meth:`Pacer.acquire` never waits, except after a
@@ -47,6 +52,9 @@ _EPSILON = 1e-6  # a budget this close to one unit is one unit (float rounding i
 _FIRST_ANSWER_POLL = 0.02  # how often threads look whether the first answer has come
 _FIELD = re.compile(r"(?:^|[\s,;])(limit|remaining|reset)\s*=\s*\"?(\d+(?:\.\d+)?)", re.I)
 _SPLIT_PREFIXES = ("ratelimit-", "x-rate-limit-")
+# the current IETF draft: RateLimit: "default";r=0;t=7 and RateLimit-Policy: "default";q=100;w=10
+_DRAFT = re.compile(r"(?:^|[\s,;])([qrt])\s*=\s*(\d+(?:\.\d+)?)(?=\s*(?:[,;]|$))")
+_DELAY_SECONDS = re.compile(r"^\d+(?:\.\d+)?$")
 
 
 @dataclass(frozen=True)
@@ -68,12 +76,30 @@ def parse_ratelimit(headers: Mapping[str, str]) -> RateLimit | None:
     combined = headers.get("ratelimit")
     if combined:
         found = {name.lower(): value for name, value in _FIELD.findall(combined)}
-        return _ratelimit_from(found)
+        return _ratelimit_from(found) if found else _draft_ratelimit(headers)
     for prefix in _SPLIT_PREFIXES:
         found = {n: headers.get(prefix + n, "") for n in ("limit", "remaining", "reset")}
         if all(found.values()):
             return _ratelimit_from(found)
     return None
+
+
+def draft_fields(headers: Mapping[str, str]) -> dict[str, float]:
+    """``r`` and ``t`` of a current-draft ``RateLimit`` and ``q`` of its ``RateLimit-Policy``
+    (the first policy item only; Close does not send this form)."""
+    found: dict[str, float] = {}
+    for header, names in (("ratelimit", "rt"), ("ratelimit-policy", "q")):
+        for name, text in _DRAFT.findall(headers.get(header) or ""):
+            if name in names and name not in found:
+                found[name] = float(text)
+    return found
+
+
+def _draft_ratelimit(headers: Mapping[str, str]) -> RateLimit | None:
+    found = draft_fields(headers)
+    if not {"q", "r", "t"} <= found.keys():
+        return None
+    return RateLimit(limit=found["q"], remaining=found["r"], reset=found["t"])
 
 
 def _ratelimit_from(values: Mapping[str, str]) -> RateLimit | None:
@@ -87,14 +113,16 @@ def _ratelimit_from(values: Mapping[str, str]) -> RateLimit | None:
 
 
 def parse_retry_after(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
-    """``retry-after`` in seconds: delay-seconds or an HTTP date (relative to ``Date``)."""
+    """``retry-after`` in seconds: delay-seconds or an HTTP date (relative to ``Date``).
+
+    Delay-seconds are digits (a decimal fraction is tolerated); anything else that is not a
+    date (``soon``, ``-1``, ``1e9``, ``inf``) is malformed and ignored (``None``).
+    """
     value = (headers.get("retry-after") or "").strip()
     if not value:
         return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
+    if _DELAY_SECONDS.match(value):
+        return float(value)
     try:
         when = parsedate_to_datetime(value)
         base = parsedate_to_datetime(headers["date"]) if headers.get("date") else None
@@ -116,13 +144,15 @@ def legacy_rate_reset(body: Any) -> float | None:
 def throttle_wait(headers: Mapping[str, str], body: Any, streak: int) -> float:
     """Seconds to wait after the ``streak``-th 429 in a row for one request.
 
-    The largest of the ``RateLimit`` reset, ``retry-after`` and the legacy body ``rate_reset``
-    (waiting the larger value satisfies "retry-after takes precedence" and Close's advice to
-    trust ``rate_reset``); when none is given, 1, 2, 4 ... seconds up to a minute.
+    The largest of the ``RateLimit`` reset (Close's ``reset=`` or the draft's ``t=``),
+    ``retry-after`` and the legacy body ``rate_reset`` (waiting the larger value satisfies
+    "retry-after takes precedence" and Close's advice to trust ``rate_reset``); when none is
+    given or all are malformed, 1, 2, 4 ... seconds up to a minute.  Never more than
+    :data:`MAX_WAIT`.
     """
     limit = parse_ratelimit(headers)
     candidates = [
-        limit.reset if limit else None,
+        limit.reset if limit else draft_fields(headers).get("t"),
         parse_retry_after(headers),
         legacy_rate_reset(body),
     ]
@@ -145,11 +175,11 @@ class Pacer:
         self._sent = 0
         self._synced = -1
         self._overlap: dict[int, int] = {}  # send number -> requests in flight when it left
-        self._answered = False
+        self._gate: int | None = 0  # until an answer to a send >= this, one such send at a time
         self._tokens: float | None = None
         self._stamp = 0.0
         self._capacity = 0.0
-        self._rates: deque[float] = deque(maxlen=_RATE_SAMPLES)
+        self._rates: deque[tuple[float, float]] = deque(maxlen=_RATE_SAMPLES)  # (low, high)
         self._paused_until = 0.0
 
     def acquire(self) -> int:
@@ -173,13 +203,15 @@ class Pacer:
         """The answer to send number ``seq`` came, with this ``RateLimit`` (or none)."""
         with self._lock:
             overlap = self._overlap.pop(seq, 0)
-            self._answered = True
+            if self._gate is not None and seq >= self._gate:
+                self._gate = None
             if limit is None or seq < self._synced:
                 return
             self._synced = seq
             self._capacity = limit.limit
             if limit.reset > 0 and limit.remaining < limit.limit:
-                self._rates.append((limit.limit - limit.remaining) / limit.reset)
+                used = limit.limit - limit.remaining
+                self._rates.append(((used - 1) / limit.reset, used / limit.reset))
             self._tokens = limit.remaining - (self._sent - seq - 1) - overlap
             self._stamp = self._clock()
 
@@ -189,9 +221,10 @@ class Pacer:
             self._overlap.pop(seq, None)
 
     def pause(self, seconds: float) -> None:
-        """Hold every thread for ``seconds`` (after a 429)."""
+        """Hold every thread for ``seconds`` (after a 429), then let one probe go first."""
         with self._lock:
             self._paused_until = max(self._paused_until, self._clock() + min(seconds, MAX_WAIT))
+            self._gate = self._sent
 
     @property
     def rate(self) -> float | None:
@@ -201,7 +234,9 @@ class Pacer:
 
     def _rate(self) -> float | None:
         if self._rates:
-            return min(self._rates)
+            high = min(h for _, h in self._rates)
+            low = max(lo for lo, _ in self._rates)
+            return min(low, high) if low > 0 else high
         return self._capacity if self._capacity > 0 else None
 
     def _level(self, now: float) -> float | None:
@@ -213,7 +248,7 @@ class Pacer:
     def _delay(self, now: float) -> float:
         if now < self._paused_until:
             return self._paused_until - now
-        if not self._answered and self._overlap:
+        if self._gate is not None and any(s >= self._gate for s in self._overlap):
             return _FIRST_ANSWER_POLL
         level = self._level(now)
         if level is None or level >= 1.0 - _EPSILON:

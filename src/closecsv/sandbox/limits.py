@@ -36,13 +36,21 @@ class RateLimiter:
     """Token buckets by key; :meth:`take` says whether the request may go on."""
 
     def __init__(self, rps: float, clock: Callable[[], float]) -> None:
-        if rps <= 0:
-            raise ValueError("rate_limit must be positive")
-        self.rps = rps
-        self.capacity = max(rps, 1.0)
         self.clock = clock
         self._buckets: dict[str, Bucket] = {}
         self._lock = threading.Lock()
+        self.rps = self.capacity = 0.0
+        self.set_rate(rps)
+
+    def set_rate(self, rps: float) -> None:
+        """Change the limit at run time (a server lowering its limit mid-run); buckets keep
+        their tokens, cut to the new capacity."""
+        if rps <= 0:
+            raise ValueError("rate_limit must be positive")
+        with self._lock:
+            self.rps, self.capacity = rps, max(rps, 1.0)
+            for bucket in self._buckets.values():
+                bucket.tokens = min(bucket.tokens, self.capacity)
 
     def take(self, key: str) -> tuple[bool, dict[str, str]]:
         """``(allowed, headers)``; on refusal the headers include ``retry-after``."""

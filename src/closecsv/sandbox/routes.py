@@ -113,17 +113,28 @@ class Dispatcher:
         max_skip: int | None = None,
     ) -> None:
         self.state = state
-        self._key = api_key
+        self.api_key = api_key
+        self.trickle = 0.0  # seconds between body bytes (the adapters apply it)
         self.sleep = sleep
         self.now = now
         self.latency = latency_ms / 1000.0
         self.max_skip = max_skip
+        self.clock = clock
         self.limiter = None if rate_limit is None else RateLimiter(rate_limit, clock)
         self.faults = FaultPlan(fault_rate, seed)
         self.searcher = Searcher(clock)
         self.routes = _routes(self.searcher)
         self.owner = next(uid for uid, _role in state.org["active"])
         self.status_counts: Counter[int] = Counter()
+
+    def set_rate_limit(self, rps: float | None) -> None:
+        """Change (or drop, with ``None``) the rate limit while serving."""
+        if rps is None:
+            self.limiter = None
+        elif self.limiter is None:
+            self.limiter = RateLimiter(rps, self.clock)
+        else:
+            self.limiter.set_rate(rps)
 
     def handle(
         self,
@@ -151,7 +162,7 @@ class Dispatcher:
             self.sleep(self.latency)
         heads = {k.lower(): v for k, v in headers.items()}
         key = parse_basic(heads.get("authorization"))
-        if key is None or not hmac.compare_digest(key.encode(), self._key.encode()):
+        if key is None or not hmac.compare_digest(key.encode(), self.api_key.encode()):
             return unauthorized().response()
         extra: dict[str, str] = {}
         if self.limiter is not None:

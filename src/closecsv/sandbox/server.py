@@ -3,8 +3,10 @@
 The transport calls the dispatcher in-process; when a fault says "commit then drop", the work
 is done and :class:`httpx.RemoteProtocolError` is raised, as a dropped connection appears to
 httpx.  The server (``http.server.ThreadingHTTPServer``) closes the socket without writing a
-response in that case.  Neither logs the ``Authorization`` header: the request log line is
-method, path and status only.
+response in that case.  With ``trickle_ms`` every body is served one byte at a time, that
+many milliseconds apart (a slow-loris answer that never trips a read timeout): on the socket
+with real sleeps, in-process through the injectable ``sleep`` as the body is read.
+Neither logs the ``Authorization`` header: the request log line is method, path and status.
 """
 
 from __future__ import annotations
@@ -39,6 +41,18 @@ def parse_query(raw: str) -> dict[str, str]:
     return out
 
 
+class _Trickle(httpx.SyncByteStream):
+    """A body handed out one byte per ``pause`` seconds of the sandbox's ``sleep``."""
+
+    def __init__(self, body: bytes, pause: float, sleep: Callable[[float], None]) -> None:
+        self._body, self._pause, self._sleep = body, pause, sleep
+
+    def __iter__(self) -> Iterator[bytes]:
+        for i in range(len(self._body)):
+            self._sleep(self._pause)
+            yield self._body[i : i + 1]
+
+
 class _Transport(httpx.BaseTransport):
     def __init__(self, dispatcher: Dispatcher) -> None:
         self._dispatcher = dispatcher
@@ -56,6 +70,10 @@ class _Transport(httpx.BaseTransport):
             raise httpx.RemoteProtocolError(
                 "Server disconnected without sending a response.", request=request
             )
+        pause = self._dispatcher.trickle
+        if pause > 0 and answer.body:
+            stream = _Trickle(answer.body, pause, self._dispatcher.sleep)
+            return httpx.Response(answer.status, headers=answer.headers, stream=stream)
         return httpx.Response(answer.status, headers=answer.headers, content=answer.body)
 
 
@@ -86,7 +104,17 @@ def _handler_class(dispatcher: Dispatcher) -> type[BaseHTTPRequestHandler]:
                 self.send_header(name, value)
             self.send_header("content-length", str(len(answer.body)))
             self.end_headers()
-            self.wfile.write(answer.body)
+            pause = dispatcher.trickle
+            if pause <= 0:
+                self.wfile.write(answer.body)
+                return
+            try:
+                for i in range(len(answer.body)):
+                    self.wfile.flush()
+                    time.sleep(pause)
+                    self.wfile.write(answer.body[i : i + 1])
+            except OSError:  # the client gave up waiting and closed the connection
+                self.close_connection = True
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
 
@@ -109,6 +137,7 @@ class Sandbox:
         fault_rate: float = 0.0,
         seed: int = 0,
         max_skip: int | None = None,
+        trickle_ms: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], datetime] | None = None,
@@ -127,9 +156,22 @@ class Sandbox:
             seed=seed,
             max_skip=max_skip,
         )
+        self.dispatcher.trickle = trickle_ms / 1000.0
 
     def __repr__(self) -> str:
         return f"Sandbox(data_path={self.state.data_path!r})"
+
+    def set_api_key(self, key: str) -> None:
+        """Accept only ``key`` from now on: revoke the old key in the middle of a run."""
+        self.dispatcher.api_key = key
+
+    def set_rate_limit(self, rps: float | None) -> None:
+        """Change the rate limit while serving (``None``: no limit, no ``RateLimit`` header)."""
+        self.dispatcher.set_rate_limit(rps)
+
+    def set_trickle(self, ms: float) -> None:
+        """Serve every body one byte per ``ms`` milliseconds from now on (0: at once)."""
+        self.dispatcher.trickle = ms / 1000.0
 
     def transport(self) -> httpx.BaseTransport:
         """An in-process transport: ``httpx.Client(transport=sb.transport(), base_url=...)``."""

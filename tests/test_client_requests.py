@@ -183,7 +183,6 @@ REJECTED = [
     ),
     (400, {"error": "The request contains invalid JSON."}, RequestRejected, r"invalid JSON\.$"),
     (400, {"error": {"message": "Nope", "code": 7}}, RequestRejected, r"^Nope$"),
-    (402, {"error": {"code": 7}}, RequestRejected, r'^\{"code": 7\}$'),
     (409, None, RequestRejected, r"^HTTP 409 Conflict$"),
     (422, {"errors": ["Unprocessable"]}, RequestRejected, r"^Unprocessable$"),
     (404, {"error": "Not found"}, NotFound, r"^Not found$"),

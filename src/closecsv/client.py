@@ -13,6 +13,7 @@ other 5xx                                   ``ApiError``                     ``O
 read timeout, dropped connection, deadline  back off, re-send                ``OutcomeUnknown``
 2xx with a malformed body                   back off, re-send                ``OutcomeUnknown``
 401, 403                                    ``AuthError``                    ``AuthError``
+402 (plan limit: it stops the run)          ``ApiError``                     ``ApiError``
 other 4xx                                   ``RequestRejected`` (404: ``NotFound``)
 ==========================================  ===============================  ====================
 
@@ -396,6 +397,14 @@ class CloseClient:
         detail = self._redact(_error_text(outcome.body))
         if status in (401, 403):
             return _auth_error(method, path, status, detail)
+        if status == 402:
+            said = f": {detail}" if detail else ""
+            return ApiError(
+                f"plan limit reached (HTTP 402) for {method} {path}{said}",
+                status=402,
+                hint="every further write would be refused the same way; raise the limit in "
+                "Close (or free room), then run the same command again to resume",
+            )
         if 400 <= status < 500:
             message = detail or f"HTTP {status} {outcome.reason}".strip()
             errors, field_errors = _error_lists(outcome.body)

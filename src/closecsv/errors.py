@@ -72,7 +72,7 @@ class ApiError(FatalError):
 
 
 class RequestRejected(CloseCsvError):
-    """A 4xx answer the caller should record (400 validation, 404, 402, 409, 422).
+    """A 4xx answer the caller should record (400 validation, 404, 409, 422).
 
     ``errors`` and ``field_errors`` are Close's ``errors`` list and ``field-errors`` dict;
     ``message`` joins them (and any single ``error`` string) into one readable line.

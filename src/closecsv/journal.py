@@ -14,6 +14,10 @@ The journal is tied to one job by the plan fingerprint (input bytes + payload-ch
 options); opening it for another job is refused.  The connection holds SQLite's exclusive
 lock for its whole life, so two processes cannot run the same job at once.  The journal
 holds payload values and ids, never the API key.
+
+A write that fails (disk full, I/O error) is rolled back and raised as a :class:`FatalError`
+(exit 3): the run stops before sending anything it could not record, and what was committed
+before stays valid, so the same command resumes once there is room again.
 """
 
 from __future__ import annotations
@@ -22,12 +26,12 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from closecsv.errors import InputError
+from closecsv.errors import FatalError, InputError
 
 State = Literal["in_flight", "done", "failed", "unknown"]
 SCHEMA_VERSION = "1"
@@ -113,12 +117,23 @@ class Journal:
                 cur.execute("BEGIN IMMEDIATE")
                 yield cur
                 cur.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._rollback(cur)
+                raise FatalError(
+                    f"cannot write the journal {self.path}: {exc}",
+                    hint="free disk space (or choose another --report-dir for a new job) and "
+                    "run the same command again; rows already recorded are not sent twice",
+                ) from None
             except BaseException:
-                if self._conn.in_transaction:
-                    cur.execute("ROLLBACK")
+                self._rollback(cur)
                 raise
             finally:
                 cur.close()
+
+    def _rollback(self, cur: sqlite3.Cursor) -> None:
+        if self._conn.in_transaction:
+            with suppress(sqlite3.Error):
+                cur.execute("ROLLBACK")
 
     def entries(self) -> dict[int, Entry]:
         """Every row the journal has seen, by row number."""

@@ -4,7 +4,10 @@
 ``_id``, ``_lead_id``, ``_error``; ``<stem>.errors.csv`` only the failed rows, their columns
 plus ``_row`` and ``_error``, so it can be fixed and imported again as it is.  An input that
 already carries one of these report columns (a re-imported errors file) has it replaced, not
-repeated.  Both files are written under a temporary name and renamed when complete.
+repeated.  Both files are written under a temporary name and renamed when complete; the
+temporary file is created new (``O_EXCL``, no symlink followed, mode 0600: the rows are
+customer data).  A failed write (disk full) is a :class:`FatalError` that says the journal is
+intact, so the same command writes the reports again without sending anything twice.
 """
 
 from __future__ import annotations
@@ -12,13 +15,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+import secrets
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 from closecsv.errors import FatalError
 
@@ -155,17 +159,30 @@ def _result_line(columns: Sequence[str], record: Mapping[str, str], r: RowResult
     return [*_cells(columns, record), *extra]
 
 
+def _create(path: Path) -> IO[str]:
+    """A new file for writing: never an existing one, never through a symlink."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    return os.fdopen(os.open(path, flags, 0o600), "w", encoding="utf-8", newline="")
+
+
 def _write_atomic(path: Path, header: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
     try:
-        with tmp.open("w", encoding="utf-8", newline="") as fh:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with _create(tmp) as fh:
             writer = csv.writer(fh)
             writer.writerow(header)
             writer.writerows(rows)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        raise FatalError(
+            f"cannot write {path}: {exc.strerror or exc}",
+            hint="free disk space or fix the folder's permissions, then run the same command "
+            "again: the journal keeps every row, so the reports are rewritten and nothing is "
+            "sent twice",
+        ) from None
     finally:
         tmp.unlink(missing_ok=True)
 

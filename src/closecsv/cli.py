@@ -37,6 +37,10 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 EXIT_INTERRUPTED = 130
+ARGV_KEY_WARNING = (
+    "closecsv: warning: a key given with --api-key is visible to other users of this machine "
+    "(ps, /proc) and stays in shell history; set CLOSE_API_KEY instead"
+)
 KIND_ARG = click.Choice(sorted(KINDS))
 
 
@@ -108,6 +112,8 @@ def main(ctx: click.Context, api_key: str | None, api_url: str | None, quiet: bo
 
         CLOSE_API_KEY=... closecsv import activities calls.csv
     """
+    if api_key:
+        click.echo(ARGV_KEY_WARNING, err=True)
     ctx.obj = Context(api_key, api_url, quiet)
 
 

@@ -147,7 +147,8 @@ class AtomicFile:
         if not self.binary.closed:
             with contextlib.suppress(OSError, ValueError):
                 self._release_text()
-            self.binary.close()
+            with contextlib.suppress(OSError):  # a full disk fails the final flush: still closed
+                self.binary.close()
         self.temp.unlink(missing_ok=True)
 
     def _release_text(self) -> None:

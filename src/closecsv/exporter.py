@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from closecsv.errors import ConfigError
+from closecsv.errors import ConfigError, FatalError
 from closecsv.export_files import MANIFEST, file_names, prepare_out_dir, write_atomic_text
 from closecsv.export_routes import (
     Api,
@@ -244,10 +244,17 @@ def run_export(
     route, guess = choose_route(api, scope, len(run.leads), options.strategy)
     show.note(_describe(route, guess))
     show.start(guess.wanted or 0, 0)
-    run.open(types, root, state)
     try:
+        run.open(types, root, state)
         run.consume(_instances(api, scope, route, run.leads, types), scope.window)
         run.commit()
+    except OSError as exc:
+        run.discard()
+        raise FatalError(
+            f"cannot write the export in {root}: {exc.strerror or exc}",
+            hint="free disk space or fix the folder, then run the same command again "
+            "(no partial file was left under a final name)",
+        ) from None
     except BaseException:
         run.discard()
         raise

@@ -1,0 +1,101 @@
+"""CSV round trip of hostile text (reliability.md §6 G1-G3, G5, G12), as a property.
+
+Any text in a text and a textarea field: quotes, commas, line breaks (LF, CR, CRLF), tabs,
+non-ASCII and emoji, a leading ``=``/``+``/``-``/``@``, leading zeros, long digit strings.
+Imported from a CSV file, then exported: the exported cell, un-neutralised, is the input
+text exactly.  The exported file imported again is all ``unchanged`` and writes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import httpx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from closecsv.client import CloseClient
+from closecsv.config import ApiKey
+from closecsv.exporter import ExportOptions, run_export
+from closecsv.importer import Settings, execute_plan
+from closecsv.kinds import ACTIVITIES
+from closecsv.plan import ImportOptions, build_plan
+from closecsv.progress import NullProgress
+from closecsv.report import ImportReport
+from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
+from closecsv.schema import Schema
+from closecsv.values import FORMULA_TRIGGERS, unneutralise
+
+CHARS = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+PLAIN = st.text(CHARS, min_size=1, max_size=40)
+HOSTILE = st.one_of(
+    PLAIN,
+    st.builds(str.__add__, st.sampled_from(["=", "+", "-", "@", "\t", "\r", "＝"]), PLAIN),
+    st.from_regex(r"0[0-9]{1,20}", fullmatch=True),
+    st.sampled_from(['foo","=1+1', "a;=1+1", '"', '""', "a\r\nb", "\n", '=HYPERLINK("x")']),
+).filter(lambda s: s.strip() != "")  # a blank cell means "not given" (SPEC §3)
+NOTES, REF = "custom.Notes", "custom.Reference Code"
+
+
+class Writes(httpx.BaseTransport):
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.inner, self.count = sandbox.transport(), 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method in ("PUT", "DELETE") or (
+            request.method == "POST" and not request.url.path.endswith("/data/search/")
+        ):
+            self.count += 1
+        return self.inner.handle_request(request)
+
+
+def _client(transport: httpx.BaseTransport) -> CloseClient:
+    return CloseClient(ApiKey(SANDBOX_API_KEY), "http://sb.test/api/v1/", transport=transport)
+
+
+def _import(transport: httpx.BaseTransport, path: Path) -> ImportReport:
+    with _client(transport) as c:
+        schema = Schema(c)
+        plan = build_plan(c, schema, ACTIVITIES, path, ImportOptions())
+        run = Settings(settle_seconds=0)
+        return execute_plan(c, schema, plan, run, NullProgress(), sleep=lambda _: None)
+
+
+def _read(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(notes=HOSTILE, ref=HOSTILE)
+def test_hostile_text_survives_import_export_and_reimports_as_a_no_op(
+    tmp_path_factory: Any, notes: str, ref: str
+) -> None:
+    work: Path = tmp_path_factory.mktemp("hostile")
+    sandbox = Sandbox()
+    lead = next(iter(sandbox.state.leads))
+    source = work / "in.csv"
+    with source.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["custom_activity_type", "lead_id", "custom.Outcome", REF, NOTES])
+        writer.writerow(["Discovery Call", lead, "Interested", ref, notes])
+    created = _import(sandbox.transport(), source)
+    assert [r.status for r in created.results] == ["created"], created.results
+    stored = sandbox.state.custom_activities[str(created.results[0].instance_id)]
+    with _client(sandbox.transport()) as c:
+        options = ExportOptions(out_dir=work / "out", type_refs=("Discovery Call",))
+        report = run_export(c, Schema(c), ACTIVITIES, options)
+    exported = report.out_dir / report.types[0]["file"]
+    mine = next(r for r in _read(exported) if r["activity_id"] == stored["id"])
+    assert unneutralise(mine[NOTES]) == notes
+    assert unneutralise(mine[REF]) == ref
+    for cell in (mine[NOTES], mine[REF]):
+        assert not cell.startswith(FORMULA_TRIGGERS)
+    writes = Writes(sandbox)
+    again = _import(writes, exported)
+    assert {r.status for r in again.results} == {"unchanged"}, again.results
+    assert writes.count == 0

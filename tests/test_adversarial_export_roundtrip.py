@@ -35,7 +35,11 @@ HOSTILE = st.one_of(
     st.builds(str.__add__, st.sampled_from(["=", "+", "-", "@", "\t", "\r", "＝"]), PLAIN),
     st.from_regex(r"0[0-9]{1,20}", fullmatch=True),
     st.sampled_from(['foo","=1+1', "a;=1+1", '"', '""', "a\r\nb", "\n", '=HYPERLINK("x")']),
-).filter(lambda s: s.strip() != "")  # a blank cell means "not given" (SPEC §3)
+).filter(
+    # a blank cell means "not given" (SPEC §3); a leading ' before a trigger is read as
+    # export's own neutralising and removed (see the xfail in test_export_roundtrip.py)
+    lambda s: s.strip() != "" and not (s.startswith("'") and s[1:2] in FORMULA_TRIGGERS)
+)
 NOTES, REF = "custom.Notes", "custom.Reference Code"
 
 

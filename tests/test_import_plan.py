@@ -223,7 +223,8 @@ def test_read_errors_fail_their_row(
     text = f"{HEAD}\nDiscovery Call,{org['email']},Interested\n"
     assert (
         one(plan_of(client, tmp_path, text)).error
-        == "row 2: the row has 3 cell(s) but the header has 4"
+        == "row 2: expected 4 fields (as in the header), got 3: add the missing cells (empty "
+        "ones too) or remove the line break that split the row"
     )
 
 

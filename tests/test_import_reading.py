@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from closecsv.csvio import LONG_ROW_HINT as LONG
 from closecsv.csvio import READ_ERROR, ROW, CsvTable, read_table
+from closecsv.csvio import SHORT_ROW_HINT as SHORT
 from closecsv.errors import InputError
 
 
@@ -66,10 +68,10 @@ def test_ragged_and_nul_rows_fail_alone(tmp_path: Path) -> None:
     table = _read(tmp_path, b'a,b\n1\n2,3\n4,5,6\n7,"x,y",z\n8,x\x00y\n9,ok\n')
     errors = table.frame.select(ROW, READ_ERROR).rows()
     assert errors == [
-        (2, "the row has 1 cell(s) but the header has 2"),
+        (2, f"expected 2 fields (as in the header), got 1: {SHORT}"),
         (3, None),
-        (4, "the row has 3 cell(s) but the header has 2"),
-        (5, "the row has 3 cell(s) but the header has 2"),
+        (4, f"expected 2 fields (as in the header), got 3: {LONG}"),
+        (5, f"expected 2 fields (as in the header), got 3: {LONG}"),
         (6, "the row contains a NUL (0x00) byte; remove it"),
         (7, None),
     ]
@@ -109,11 +111,11 @@ def test_utf16_with_bom_is_detected(tmp_path: Path) -> None:
         (b"", r"is empty: no header row"),
         (b"\n\n", r"is empty: no header row"),
         (b'a,b\n1,"open\n2,3\n4,5\n', r"a quote opened on line 2 is never closed"),
-        (b'a,b\n1,2\n3,4"\n', r"a quote opened on line 3 is never closed"),
+        (b'a,b\n1,2\n3,4"\n', r"line 3 has a quote inside a cell that does not start with one"),
         (b"a;b;c\n1;2;3\n", r"looks semicolon-delimited"),
         (b"a\tb\n1\t2\n", r"looks tab-delimited"),
         (b"a,b,a\n1,2,3\n", r"duplicate column\(s\) 'a'"),
-        (b"a,b,,\n1,2,,x\n", r"column\(s\) 4 have values but no header"),
+        (b"a,b,,\n1,2,,x\n", r"column 4 has a value on row 2 \('x'\) but no header"),
         ("a\n1\n".encode("utf-16-le"), r"full of NUL bytes.*UTF-16"),
     ],
 )

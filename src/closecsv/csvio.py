@@ -37,6 +37,10 @@ ROW = "__closecsv_row"
 READ_ERROR = "__closecsv_read_error"
 _LINE = "line"
 _SPARE_SEPARATORS = ("\x1f", "\x1e", "\x1d", "\x1c", "\x01", "\x02")
+SHORT_ROW_HINT = (
+    "add the missing cells (empty ones too) or remove the line break that split the row"
+)
+LONG_ROW_HINT = "a cell that contains the delimiter must be wrapped in quotes"
 _BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"))
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
@@ -77,15 +81,20 @@ def read_table(
     if b"\n" not in data and b"\r" in data:
         data = data.replace(b"\r", b"\n")  # classic Mac line endings
     lines = _line_frame(data, path)
-    _check_quotes(lines, path)
+    _check_quotes(lines, delimiter, path)
     records = _records(lines)
     header_rec = _header_record(records, path)
     names = _parse_header(lines, header_rec, delimiter, path)
     header_line = int(records["line"][header_rec])
-    frame = _read_cells(data, header_line - 1, names, delimiter, path)
+    frame = _read_cells(data, header_line - 1, names, delimiter, path, lines)
     frame = _attach_records(frame, records.slice(header_rec + 1), header_rec, names, delimiter)
     frame, names = _drop_unnamed(frame, names, path, warnings)
     frame, blanks = _drop_blank(frame, names)
+    if blanks + header_rec:
+        warnings.append(
+            f"{path}: skipped {blanks + header_rec} blank line(s) (empty, spaces or only "
+            "delimiters); they keep their row numbers but are not imported"
+        )
     if limit is not None:
         frame = frame.head(limit)
     return CsvTable(
@@ -197,14 +206,36 @@ def _line_frame(data: bytes, path: Path) -> pl.DataFrame:
     ).with_columns(before=pl.col("after").xor(pl.col("quotes") % 2 == 1))
 
 
-def _check_quotes(lines: pl.DataFrame, path: Path) -> None:
+_QUOTE_HINT = 'wrap a cell that contains a quote in quotes and double the quote: "5"" pipe"'
+
+
+def _check_quotes(lines: pl.DataFrame, sep: str, path: Path) -> None:
     if lines.height == 0 or not lines["after"][-1]:
         return
+    _check_bare_quotes(lines, sep, path)
     opened = lines.filter(~pl.col("before") & pl.col("after"))["lineno"][-1]
-    raise InputError(
-        f"{path}: a quote opened on line {opened} is never closed",
-        hint='wrap a cell that contains a quote in quotes and double the quote: "5"" pipe"',
-    )
+    raise InputError(f"{path}: a quote opened on line {opened} is never closed", hint=_QUOTE_HINT)
+
+
+def _check_bare_quotes(lines: pl.DataFrame, sep: str, path: Path) -> None:
+    """Raise naming the first line with a quote inside a cell that does not start with one.
+
+    Only called once the file is known to be malformed: such a quote is what usually broke it.
+    """
+    s = _re_escape(sep)
+    bare = pl.col(_LINE).str.contains(f'(?:^|{s})[^"{s}]+"')
+    found = lines.filter(~pl.col("before") & bare).head(1)
+    if found.height:
+        line, text = found["lineno"][0], found[_LINE][0]
+        raise InputError(
+            f"{path}: line {line} has a quote inside a cell that does not start with one "
+            f"({text[:60]!r})",
+            hint=_QUOTE_HINT,
+        )
+
+
+def _re_escape(char: str) -> str:
+    return "\\" + char if not char.isalnum() else char
 
 
 def _records(lines: pl.DataFrame) -> pl.DataFrame:
@@ -269,7 +300,9 @@ def _check_header_shape(names: list[str], sep: str, path: Path) -> None:
         )
 
 
-def _read_cells(data: bytes, skip: int, names: list[str], sep: str, path: Path) -> pl.DataFrame:
+def _read_cells(
+    data: bytes, skip: int, names: list[str], sep: str, path: Path, lines: pl.DataFrame
+) -> pl.DataFrame:
     internal = [f"c{i}" for i in range(len(names))]
     try:
         frame = pl.read_csv(
@@ -282,9 +315,9 @@ def _read_cells(data: bytes, skip: int, names: list[str], sep: str, path: Path) 
             empty_string_is_null=True,
         )
     except pl.exceptions.PolarsError as exc:
+        _check_bare_quotes(lines, sep, path)
         raise InputError(
-            f"{path}: not a readable CSV file ({str(exc).splitlines()[0]})",
-            hint="check quoting: a cell with a quote must be wrapped in quotes, the quote doubled",
+            f"{path}: not a readable CSV file ({str(exc).splitlines()[0]})", hint=_QUOTE_HINT
         ) from None
     cells = frame.select(internal[: frame.width])
     return cells.with_columns(pl.col(c).replace("", None) for c in cells.columns)
@@ -304,8 +337,18 @@ def _attach_records(
     problem = (
         pl.when(pl.col("nul"))
         .then(pl.lit("the row contains a NUL (0x00) byte; remove it"))
-        .when(~pl.col("blank") & (cells != width))
-        .then(pl.format("the row has {} cell(s) but the header has {}", cells, pl.lit(width)))
+        .when(~pl.col("blank") & (cells < width))
+        .then(
+            pl.format(
+                f"expected {width} fields (as in the header), got {{}}: {SHORT_ROW_HINT}", cells
+            )
+        )
+        .when(~pl.col("blank") & (cells > width))
+        .then(
+            pl.format(
+                f"expected {width} fields (as in the header), got {{}}: {LONG_ROW_HINT}", cells
+            )
+        )
     )
     extra = data_recs.select(
         (pl.col("rec").cast(pl.Int64) - header_rec).alias(ROW),
@@ -320,12 +363,15 @@ def _drop_unnamed(
 ) -> tuple[pl.DataFrame, list[str]]:
     """Drop header-less columns that hold nothing (Excel adds them); fail on ones with data."""
     unnamed = [i for i, n in enumerate(names) if n == ""]
-    used = [i + 1 for i in unnamed if frame[f"c{i}"].null_count() < frame.height]
-    if used:
-        raise InputError(
-            f"{path}: column(s) {', '.join(map(str, used))} have values but no header",
-            hint="give each such column a name in the header row, or delete it",
-        )
+    for i in unnamed:
+        given = frame.filter(pl.col(f"c{i}").is_not_null()).head(1)
+        if given.height:
+            raise InputError(
+                f"{path}: column {i + 1} has a value on row {given[ROW][0]} "
+                f"({given[f'c{i}'][0][:60]!r}) but no header",
+                hint="name it in the header row (start the name with _ to carry it "
+                "without importing it), or delete the column",
+            )
     keep = [i for i in range(len(names)) if names[i] != ""]
     if unnamed:
         warnings.append(f"{path}: ignored {len(unnamed)} empty column(s) without a header")

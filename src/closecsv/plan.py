@@ -155,7 +155,9 @@ def _types_in_play(
     named = {str(v).strip() for v in frame[column].unique().to_list()}
     present = [t for t in schema.types(kind) if t.id in named or t.name in named]
     known = {t.id for t in present} | {t.name for t in present}
-    return present if named <= known else schema.types(kind)  # unknown names fail their rows
+    if not named or not named <= known:  # no rows, or unknown names (those rows fail)
+        return schema.types(kind)
+    return present
 
 
 def _unescape(frame: pl.DataFrame, columns: list[str], cols: Columns, raw: bool) -> pl.DataFrame:

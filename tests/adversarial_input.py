@@ -1,0 +1,130 @@
+"""Harness for the adversarial input tests (reliability §6 A-C): run the real CLI against a
+sandbox on a socket and look at what a user would see.
+
+:class:`Harness` writes a file (bytes, exactly), runs ``closecsv import|validate`` on it and
+returns a :class:`Run`: the exit code, stdout and stderr apart, how many *write* requests
+(POST/PUT/DELETE, search POSTs excluded) reached the sandbox, the results file and the
+activities or objects the run created, read back from the sandbox's state.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner, Result
+
+from closecsv.cli import main
+from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
+
+_WRITES = ("POST", "PUT", "DELETE", "PATCH")
+_READS = ("data/search/",)
+_names = itertools.count()
+
+
+@dataclass
+class Run:
+    """What one CLI run did."""
+
+    result: Result
+    writes: int
+    path: Path
+    created: list[dict[str, Any]]
+    report_dir: Path
+
+    @property
+    def code(self) -> int:
+        return self.result.exit_code
+
+    @property
+    def stderr(self) -> str:
+        return self.result.stderr
+
+    def results(self) -> list[dict[str, str]]:
+        """The rows of ``<stem>.results.csv``."""
+        with (self.report_dir / f"{self.path.stem}.results.csv").open(newline="") as fh:
+            return list(csv.DictReader(fh))
+
+    def statuses(self) -> list[tuple[str, str]]:
+        return [(r["_row"], r["_status"]) for r in self.results()]
+
+    def errors(self) -> list[str]:
+        return [r["_error"] for r in self.results() if r["_status"] == "failed"]
+
+    def field(self, name: str, fields: dict[str, str]) -> list[Any]:
+        """The values of custom field ``name`` on the created instances, in creation order."""
+        return [c.get(f"custom.{fields[name]}") for c in self.created]
+
+
+@dataclass
+class Harness:
+    sandbox: Sandbox
+    url: str
+    tmp: Path
+    fields: dict[str, str] = field(default_factory=dict)
+    _writes: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        inner = self.sandbox.dispatcher.handle
+
+        def counting(method: str, path: str, *args: Any) -> Any:
+            if method.upper() in _WRITES and not path.endswith(_READS):
+                with self._lock:
+                    self._writes += 1
+            return inner(method, path, *args)
+
+        self.sandbox.dispatcher.handle = counting  # type: ignore[method-assign]
+        state = self.sandbox.state
+        for typ in (*state.activity_types.values(), *state.object_types.values()):
+            for fid in typ["field_ids"]:
+                self.fields.setdefault(state.fields[fid]["name"], fid)
+
+    def write(self, data: bytes | str, suffix: str = ".csv") -> Path:
+        path = self.tmp / f"in{next(_names)}{suffix}"
+        path.write_bytes(data.encode() if isinstance(data, str) else data)
+        return path
+
+    def __call__(
+        self,
+        command: str,
+        kind: str,
+        data: bytes | str | Path,
+        *args: str,
+        report_dir: Path | None = None,
+    ) -> Run:
+        path = data if isinstance(data, Path) else self.write(data)
+        report_dir = report_dir or self.tmp / f"reports{next(_names)}"
+        state = self.sandbox.state
+        store = state.custom_activities if kind == "activities" else state.custom_objects
+        before, writes = set(store), self._writes
+        argv = ["--api-url", self.url, command, kind, str(path), "--report-dir", str(report_dir)]
+        result = CliRunner().invoke(
+            main, [*argv, *args], env={"CLOSE_API_KEY": SANDBOX_API_KEY}, catch_exceptions=False
+        )
+        created = [store[i] for i in store if i not in before]
+        return Run(result, self._writes - writes, path, created, report_dir)
+
+    def email(self, n: int = 0) -> str:
+        """The email of a contact that names exactly one lead."""
+        return self.unique_emails()[n]
+
+    def unique_emails(self) -> list[str]:
+        counts: dict[str, int] = {}
+        for contact in self.sandbox.state.contacts.values():
+            for e in contact["emails"]:
+                counts[e["email"].lower()] = counts.get(e["email"].lower(), 0) + 1
+        return sorted(e for e, n in counts.items() if n == 1)
+
+
+def serve(tmp: Path) -> Iterator[Harness]:
+    """A harness over a fresh sandbox on a socket (use from a fixture)."""
+    sandbox = Sandbox()
+    with sandbox.serve() as url:
+        yield Harness(sandbox, url, tmp)
+    sandbox.close()

@@ -1,0 +1,177 @@
+"""Reliability §6 A: file encodings and CSV structure, through the CLI against a sandbox.
+
+Each case writes the bytes of a file, runs ``closecsv import activities`` on it and checks
+what a user notices: the exit code, a message naming the file, line or row and a next step,
+how many write requests reached Close, and what Close holds afterwards.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from adversarial_input import Harness, Run, serve
+
+HEAD = "custom_activity_type,lead_email,custom.Outcome,custom.Reference Code,custom.Notes"
+ROW = "Discovery Call,{e0},Interested,R-{n},{notes}"
+Check = Callable[[Run, Harness], None]
+
+
+def body(*notes: str, head: str = HEAD, end: str = "\n") -> str:
+    """A file with one valid row per ``notes`` cell (placeholders ``{e0}`` filled later)."""
+    rows = [ROW.format(e0="{e0}", n=i, notes=n) for i, n in enumerate(notes)]
+    return end.join([head, *rows]) + end
+
+
+def notes_are(*expected: str | None) -> Check:
+    def check(run: Run, h: Harness) -> None:
+        assert run.field("Notes", h.fields) == list(expected)
+
+    return check
+
+
+def error_says(run: Run, *parts: str) -> None:
+    [error] = run.errors()
+    assert all(p in error for p in parts), error
+
+
+def rows_are(*expected: tuple[str, str]) -> Check:
+    def check(run: Run, h: Harness) -> None:
+        assert run.statuses() == list(expected)
+
+    return check
+
+
+@dataclass(frozen=True)
+class Case:
+    text: str
+    encoding: str = "utf-8"
+    bom: bytes = b""
+    args: tuple[str, ...] = ()
+    code: int = 0
+    says: tuple[str, ...] = ()
+    writes: int = 0
+    check: Check | None = None
+
+    def data(self, h: Harness) -> bytes:
+        return self.bom + self.text.replace("{e0}", h.email()).encode(self.encoding)
+
+
+CP1252 = body("Café – “x”")
+SEMICOLON = HEAD.replace(",", ";") + "\nDiscovery Call;{e0};Interested;R-1;1,50\n"
+ONE_BAD_BYTE = body(*(f"n{i}" for i in range(3000))).replace("n2500", "n2500 caf\xe9")
+UNCLOSED = body(*(f"n{i}" for i in range(20))).replace("n8", '"n8 opens and never closes')
+
+CASES: dict[str, Case] = {
+    # A1: BOMs.  Every Unicode BOM selects its encoding; the BOM never reaches a header.
+    "A1-utf8-bom": Case(body("x"), bom=codecs.BOM_UTF8, writes=1, check=notes_are("x")),
+    "A1-utf16le-bom": Case(body("ü"), "utf-16-le", codecs.BOM_UTF16_LE, writes=1,
+                           check=notes_are("ü")),
+    "A1-utf16be-bom": Case(body("ü"), "utf-16-be", codecs.BOM_UTF16_BE, writes=1,
+                           check=notes_are("ü")),
+    "A1-utf32le-bom": Case(body("😀"), "utf-32-le", codecs.BOM_UTF32_LE, writes=1,
+                           check=notes_are("😀")),
+    "A1-utf32be-bom": Case(body("😀"), "utf-32-be", codecs.BOM_UTF32_BE, writes=1,
+                           check=notes_are("😀")),
+    # A2/A3: Windows-1252 bytes.
+    "A2-cp1252-refused": Case(CP1252, "cp1252", code=2, says=(
+        r"in\d+\.csv: not valid UTF-8 at byte \d+ \(line 2\)", r"--encoding cp1252")),
+    "A2-cp1252-with-encoding": Case(CP1252, "cp1252", args=("--encoding", "cp1252"),
+                                    writes=1, check=notes_are("Café – “x”")),
+    "A3-latin1-warns-c1": Case(CP1252, "cp1252", args=("--encoding", "latin-1"), writes=1,
+                               says=(r"warning: .*C1 control characters.*--encoding cp1252",)),
+    # A4: Excel "Unicode Text" is UTF-16 with a BOM and tabs.
+    "A4-utf16-tabs-hint": Case(body("x").replace(",", "\t"), "utf-16", code=2,
+                               says=(r"looks tab-delimited", r"--delimiter '\\t'")),
+    "A4-utf16-tabs-delimiter": Case(body("x").replace(",", "\t"), "utf-16",
+                                    args=("--delimiter", "\t"), writes=1, check=notes_are("x")),
+    "A4-utf16-no-bom": Case(body("x"), "utf-16-le", code=2,
+                            says=(r"full of NUL bytes", r"--encoding utf-16")),
+    # A5: one bad byte deep in the file fails the whole file before anything is sent.
+    "A5-late-bad-byte": Case(ONE_BAD_BYTE, "latin-1", code=2,
+                             says=(r"not valid UTF-8 at byte \d+ \(line 2502\)",)),
+    # A6: European Excel.
+    "A6-semicolon-hint": Case(SEMICOLON, code=2,
+                              says=(r"looks semicolon-delimited", r"--delimiter ';'")),
+    "A6-semicolon-delimiter": Case(
+        SEMICOLON.replace("Notes", "Duration (min)"), args=("--delimiter", ";"), code=1,
+        says=(r"failed\s+1",), check=lambda run, h: error_says(run, "'1,50' is not a number"),
+    ),
+    # A7: the same records whatever the line endings.
+    "A7-lf": Case(body("a", "b"), writes=2, check=notes_are("a", "b")),
+    "A7-crlf": Case(body("a", "b", end="\r\n"), writes=2, check=notes_are("a", "b")),
+    "A7-cr": Case(body("a", "b", end="\r"), writes=2, check=notes_are("a", "b")),
+    # A8: line breaks inside quotes are kept byte for byte and the record stays one row.
+    "A8-quoted-newlines": Case(body('"a\r\nb"', '"c\nd"', "e", end="\r\n"), writes=3,
+                               check=lambda run, h: (notes_are("a\r\nb", "c\nd", "e")(run, h),
+                                                     rows_are(("2", "created"), ("3", "created"),
+                                                              ("4", "created"))(run, h))),
+    # A9: an unterminated quote names its line and swallows nothing.
+    "A9-unclosed-quote": Case(UNCLOSED, code=2, says=(
+        r"in\d+\.csv: a quote opened on line 10 is never closed", r'"5"" pipe"')),
+    # A10: a bare quote inside an unquoted cell is refused, naming the line and the fix.
+    "A10-bare-quote": Case(body('5" pipe', "ok"), code=2, says=(r"line 2", r'"5"" pipe"')),
+    "A10-two-bare-quotes": Case(body('5" pipe', "ok", '6" pipe'), code=2,
+                                says=(r"line 2", r'"5"" pipe"')),
+    # A11: a NUL byte fails its row only.
+    "A11-nul-byte": Case(body("a\x00b", "fine"), code=1, writes=1, check=lambda run, h: (
+        notes_are("fine")(run, h), rows_are(("2", "failed"), ("3", "created"))(run, h),
+        error_says(run, "row 2: the row contains a NUL (0x00) byte"))),
+    # A12: nothing to import.
+    "A12-empty-file": Case("", code=2, says=(r"in\d+\.csv is empty: no header row",
+                                             r"the first line must name the columns")),
+    "A12-header-only": Case(HEAD + "\n", says=(r"0 rows",), check=rows_are()),
+    "A12-header-and-blank-lines": Case(HEAD + "\n\n  \n\r\n", says=(
+        r"0 rows", r"warning: .*in\d+\.csv: skipped 3 blank line\(s\)")),
+    "A12-blank-lines-between-rows": Case(body("a", "", "b").replace("\nDiscovery Call,{e0},"
+                                         "Interested,R-1,\n", "\n\n"), writes=2,
+                                         says=(r"skipped 1 blank line",),
+                                         check=rows_are(("2", "created"), ("4", "created"))),
+    # A13: Excel's empty trailing columns.
+    "A13-empty-trailing-columns": Case(body("x").replace("\n", ",,\n"), writes=1,
+                                       says=(r"ignored 2 empty column\(s\) without a header",),
+                                       check=notes_are("x")),
+    "A13-data-without-header": Case(HEAD + ",\nDiscovery Call,{e0},Interested,R-1,x,oops\n",
+                                    code=2, says=(r"column 6 has a value on row 2 \('oops'\) "
+                                                  r"but no header", r"name it")),
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
+    yield from serve(tmp_path_factory.mktemp("adversarial-files"))
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_file_hazards(harness: Harness, case: Case) -> None:
+    run = harness("import", "activities", case.data(harness), *case.args)
+    assert run.code == case.code, run.stderr
+    for pattern in case.says:
+        assert re.search(pattern, run.stderr), (pattern, run.stderr)
+    assert run.writes == case.writes, run.stderr
+    if case.code == 2:
+        assert run.result.stdout == "" and "closecsv: error:" in run.stderr
+    if case.check is not None:
+        case.check(run, harness)
+
+
+def test_a_pipe_or_stdin_is_refused_before_reading(harness: Harness) -> None:
+    """A16: FILE must be a regular file (it is read twice: hashed, then parsed)."""
+    run = harness("import", "activities", Path("-"))
+    assert run.code == 2 and "does not exist" in run.stderr and run.writes == 0
+
+
+def test_a_file_that_changed_since_the_crash_is_not_resumed_blindly(
+    harness: Harness, tmp_path: Path
+) -> None:
+    """A15: the journal is keyed on the file's bytes; an edited file is a new job."""
+    first = harness.write(body("a", "b").replace("{e0}", harness.email()))
+    done = harness("import", "activities", first)
+    assert done.code == 0 and done.writes == 2
+    first.write_bytes(first.read_bytes().replace(b"R-1,b", b"R-1,b2"))
+    again = harness("import", "activities", first, report_dir=done.report_dir)
+    assert again.code == 2 and "journal" in again.stderr and again.writes == 0

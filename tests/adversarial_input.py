@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import csv
 import itertools
+import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,3 +129,63 @@ def serve(tmp: Path) -> Iterator[Harness]:
     with sandbox.serve() as url:
         yield Harness(sandbox, url, tmp)
     sandbox.close()
+
+
+Check = Callable[[Run, Harness], None]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One row of an adversarial table: a file (``{e0}``, ``{e1}``: unique lead emails;
+    ``{lead}``: a lead id) and what the user must see."""
+
+    text: str
+    args: tuple[str, ...] = ()
+    code: int = 0
+    says: tuple[str, ...] = ()
+    writes: int = 0
+    check: Check | None = None
+    command: str = "import"
+
+    def run(self, h: Harness) -> Run:
+        lead = h.sandbox.state.contacts[min(h.sandbox.state.contacts)]["lead_id"]
+        text = self.text.replace("{e0}", h.email()).replace("{e1}", h.email(1))
+        run = h(self.command, "activities", text.replace("{lead}", lead), *self.args)
+        assert run.code == self.code, run.stderr
+        for pattern in self.says:
+            assert re.search(pattern, run.stderr), (pattern, run.stderr)
+        assert run.writes == self.writes, run.stderr
+        if self.code == 2:
+            assert run.result.stdout == "" and "closecsv: error:" in run.stderr
+        if self.check is not None:
+            self.check(run, h)
+        return run
+
+
+def values_are(column: str, *expected: Any) -> Check:
+    """The created instances hold ``expected`` in custom field ``column``, in order."""
+
+    def check(run: Run, h: Harness) -> None:
+        assert run.field(column, h.fields) == list(expected)
+
+    return check
+
+
+def errors_are(*expected: str) -> Check:
+    """The failed rows' ``_error`` cells contain these texts, in row order."""
+
+    def check(run: Run, h: Harness) -> None:
+        errors = run.errors()
+        assert len(errors) == len(expected), errors
+        for error, part in zip(errors, expected, strict=True):
+            assert part in error, (part, error)
+
+    return check
+
+
+def both(*checks: Check) -> Check:
+    def check(run: Run, h: Harness) -> None:
+        for one in checks:
+            one(run, h)
+
+    return check

@@ -136,10 +136,20 @@ def _known_names(kind: Kind, types: Sequence[TypeInfo]) -> list[str]:
 
 def _unknown(column: str, target: str, known: Sequence[str], types: Sequence[TypeInfo]) -> str:
     shown = repr(column) if column == target else f"{column!r} (mapped to {target!r})"
-    hint = suggest(target, known)
+    hint = _suggest(target, known)
     if hint:
         return f"unknown column {shown}: {hint}"
     if target.startswith(CUSTOM_PREFIX):
         names = ", ".join(t.name for t in types) or "none"
         return f"unknown column {shown}: no such field on the type(s) {names}"
     return f"unknown column {shown}: not a column of this import (start it with _ to carry it)"
+
+
+def _suggest(target: str, known: Sequence[str]) -> str | None:
+    """A suggestion; ``custom.`` names compare without the prefix that they all share."""
+    if not target.startswith(CUSTOM_PREFIX):
+        return suggest(target.strip(), known) or suggest(target, known)
+    fields = [k.removeprefix(CUSTOM_PREFIX) for k in known if k.startswith(CUSTOM_PREFIX)]
+    found = suggest(target.removeprefix(CUSTOM_PREFIX).strip(), fields)
+    full = {f"did you mean {f!r}?": f"did you mean {CUSTOM_PREFIX + f!r}?" for f in fields}
+    return full.get(found or "")

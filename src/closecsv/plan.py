@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -38,8 +39,11 @@ from closecsv.plan_values import (
     convert_columns,
 )
 from closecsv.resolve import LEAD_ERROR, LEAD_ID, Api, Resolver
-from closecsv.schema import Schema, TypeInfo, suggest
+from closecsv.schema import FieldInfo, Schema, TypeInfo, suggest
 from closecsv.values import ValueOptions, unneutralise_expr
+
+EXCEL_NUMBER = r"^\s*[+-]?\d(?:\.\d+)?[Ee]\+\d+\s*$"
+TEXT_STANDARD = ("name", "lead_phone")
 
 
 @dataclass
@@ -119,7 +123,7 @@ def build_plan(client: Api, schema: Schema, kind: Kind, path: Path, options: Imp
     frame, outputs = convert_columns(frame, cols, kind, types, options, resolver)
     rows = assemble(frame, table.columns, cols, kind, types, outputs, options, resolver)
     digest = _fingerprint(table.sha256, kind, options, mapping)
-    warnings = [*table.warnings, *cols.warnings]
+    warnings = [*table.warnings, *cols.warnings, *_excel_numbers(frame, cols)]
     return Plan(
         kind,
         path,
@@ -130,6 +134,31 @@ def build_plan(client: Api, schema: Schema, kind: Kind, path: Path, options: Imp
         warnings,
         _requests(client) - before,
     )
+
+
+def _excel_numbers(frame: pl.DataFrame, cols: Columns) -> list[str]:
+    """Warn about text cells that look like numbers Excel turned into ``1.23457E+11``."""
+    texts = [c for c, by_type in cols.custom.items() if _texty(by_type.values())]
+    texts += [cols.standard[c] for c in TEXT_STANDARD if c in cols.standard]
+    if not texts or frame.height == 0:
+        return []
+    hits = frame.select(
+        *(pl.col(c).str.contains(EXCEL_NUMBER).fill_null(False).alias(c) for c in texts)
+    )
+    warnings = []
+    for column in (c for c in texts if hits[c].any()):
+        first = int(hits[column].arg_max() or 0)
+        warnings.append(
+            f"column {column!r}: {int(hits[column].sum())} value(s) look like Excel scientific "
+            f"notation (e.g. {frame[column][first]!r} on row {frame[ROW][first]}): the digits "
+            "past the 15th are lost; they are imported as written. To keep them, format the "
+            "column as Text in Excel before saving"
+        )
+    return warnings
+
+
+def _texty(fields: Iterable[FieldInfo]) -> bool:
+    return any(f.type in ("text", "textarea", "hidden") for f in fields)
 
 
 def _requests(client: Api) -> int:

@@ -4,9 +4,10 @@
 UTF-8 without BOM).  :class:`ParquetSink` collects typed rows in batches of ``batch_rows``,
 spills each batch to an Arrow IPC part file in a hidden spool directory next to the target,
 and on :meth:`~ParquetSink.commit` streams the parts into one Parquet file with
-``LazyFrame.sink_parquet`` (one row group per batch), so memory holds one batch at a time
-however many rows there are.  Both sinks write through :class:`~closecsv.export_files.AtomicFile`:
-nothing appears under the final name until :meth:`commit`; :meth:`discard` removes every trace.
+``LazyFrame.sink_parquet`` (streaming engine, row groups of :data:`ROW_GROUP_ROWS`), so
+memory holds a batch per type and one row group, however many rows there are.  Both sinks
+write through :class:`~closecsv.export_files.AtomicFile`: nothing appears under the final
+name until :meth:`commit`; :meth:`discard` removes every trace.
 """
 
 from __future__ import annotations
@@ -22,7 +23,10 @@ import polars as pl
 
 from closecsv.export_files import AtomicFile
 
-DEFAULT_BATCH_ROWS = 5000
+DEFAULT_BATCH_ROWS = 1000
+ROW_GROUP_ROWS = 10_000
+"""Spill every 1,000 rows and write row groups of 10,000: measured, bigger spills or
+unbounded row groups make ``sink_parquet`` hold more as the file grows (bench/export_bench.py)."""
 
 
 class Sink(Protocol):
@@ -94,7 +98,9 @@ class ParquetSink:
         self._spill()
         target = AtomicFile(self.path)
         try:
-            self._frame().sink_parquet(target.binary, row_group_size=self.batch_rows)
+            self._frame().sink_parquet(
+                target.binary, row_group_size=ROW_GROUP_ROWS, engine="streaming"
+            )
             target.commit()
         except BaseException:
             target.discard()

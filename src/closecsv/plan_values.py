@@ -95,11 +95,13 @@ def convert_columns(
     users = resolver.users().by_key if kind is ACTIVITIES or _has_user_fields(cols) else {}
     outputs: list[Output] = []
     exprs: list[pl.Expr] = []
+    stage: dict[str, pl.Expr] = {}
 
     def add(conv: Converted, **kw: Any) -> None:
         n = len(outputs)
         outputs.append(Output(value=f"__v{n}", error=f"__e{n}", **kw))
         exprs.extend([conv.value.alias(f"__v{n}"), conv.error.alias(f"__e{n}")])
+        stage.update((e.meta.output_name(), e) for e in conv.stage)
 
     for name, column in cols.standard.items():
         if name in STANDARD:
@@ -130,7 +132,8 @@ def convert_columns(
                 custom=True,
                 number=fld.type == "number",
             )
-    return frame.with_columns(exprs), outputs
+    staged = frame.with_columns(stage.values()) if stage else frame
+    return staged.with_columns(exprs).drop(stage.keys()), outputs
 
 
 def _has_user_fields(cols: Columns) -> bool:

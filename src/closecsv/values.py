@@ -50,10 +50,20 @@ class ValueOptions:
 
 @dataclass(frozen=True)
 class Converted:
-    """The API value of a column and, per row, why it could not be converted (or null)."""
+    """The API value of a column and, per row, why it could not be converted (or null).
+
+    ``stage``: named columns that ``value`` and ``error`` refer to, to be added to the frame
+    first (Polars would otherwise compute a shared sub-expression once per use).
+    """
 
     value: pl.Expr
     error: pl.Expr
+    stage: tuple[pl.Expr, ...] = ()
+
+    def select(self, frame: pl.DataFrame, value: str, error: str) -> pl.DataFrame:
+        """``frame``'s value and error columns, named ``value`` and ``error``."""
+        staged = frame.with_columns(self.stage) if self.stage else frame
+        return staged.select(self.value.alias(value), self.error.alias(error))
 
 
 # -- formula escaping -------------------------------------------------------------------
@@ -137,17 +147,22 @@ def _date_hint(opts: ValueOptions) -> str:
 def date(cell: pl.Expr, opts: ValueOptions) -> Converted:
     """``YYYY-MM-DD``; a date-time or ``--date-format`` value keeps its date part."""
     s = cell.str.strip_chars()
-    parsed = _parse_local(s, opts)
+    name = f"__closecsv_date:{cell.meta.output_name(raise_if_undetermined=False)}:{opts}"
+    parsed = pl.col(name)
     message = pl.format(f"'{{}}' is not a date ({_date_hint(opts)})", cell)
-    return Converted(
-        parsed.dt.strftime("%Y-%m-%d"), _fail(s.is_not_null() & parsed.is_null(), message)
-    )
+    error = _fail(s.is_not_null() & parsed.is_null(), message)
+    return Converted(parsed.dt.strftime("%Y-%m-%d"), error, (_parse_local(s, opts).alias(name),))
 
 
 def datetime_(cell: pl.Expr, opts: ValueOptions) -> Converted:
-    """ISO 8601 with its offset kept; naive values (and dates: midnight) in ``opts.timezone``."""
+    """ISO 8601 with its offset kept; naive values (and dates: midnight) in ``opts.timezone``.
+
+    The parsed local time and the offset are staged columns, computed once per cell column.
+    """
     s = cell.str.strip_chars()
-    local, offset = _parse_local(s, opts), _offset(s)
+    name = f"__closecsv_dt:{cell.meta.output_name(raise_if_undetermined=False)}:{opts}"
+    stage = (_parse_local(s, opts).alias(name + ":local"), _offset(s).alias(name + ":offset"))
+    local, offset = pl.col(name + ":local"), pl.col(name + ":offset")
     zoned = local.dt.replace_time_zone(opts.timezone, ambiguous="earliest", non_existent="null")
     value = (
         pl.when(offset.is_not_null())
@@ -165,7 +180,7 @@ def datetime_(cell: pl.Expr, opts: ValueOptions) -> Converted:
         .then(gap)
         .otherwise(pl.lit(None, dtype=pl.String))
     )
-    return Converted(value, error)
+    return Converted(value, error, stage)
 
 
 def split_multi(cell: pl.Expr, sep: str) -> pl.Expr:
@@ -277,7 +292,7 @@ def convert_cells(
     """Convert a few cells outside a plan (tests, single values): ``(value, error)`` pairs."""
     conv = field_converter(fld, pl.col("c"), opts or ValueOptions(), users or {})
     frame = pl.DataFrame({"c": list(cells)}, schema={"c": pl.String})
-    out = frame.select(conv.value.alias("v"), conv.error.alias("e"))
+    out = conv.select(frame, "v", "e")
     return list(zip(out["v"].to_list(), out["e"].to_list(), strict=True))
 
 

@@ -1,0 +1,124 @@
+"""``validate`` on a big file: time as a ratio to a bare ``polars.read_csv``, and peak RSS.
+
+Each measurement runs in its own child process (``os.wait4`` gives that child's own peak
+RSS): a bare ``pl.read_csv(FILE, infer_schema=False)``, then ``run_import(..., dry_run)``
+against an in-process sandbox holding the file's leads (make both with
+``bench/make_big_csv.py``).  The sandbox answers inside the validating process, so its time
+is measured apart (``api``) and the local work is ``validate - api``: against Close the lead
+searches cost network time instead.  The child's RSS includes the sandbox's org (shown as
+``rss at start``).  Goal: local work <= 3x the bare read.
+
+Usage: ``.venv/bin/python bench/validate_bench.py /tmp/big/big_1000000.csv /tmp/big/org.json``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import polars as pl
+
+GOAL = 3.0
+
+
+class TimedTransport(httpx.BaseTransport):
+    """Adds the time spent answering requests to ``seconds``."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner, self.seconds = inner, 0.0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        started = time.perf_counter()
+        try:
+            return self.inner.handle_request(request)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+
+def bare(path: Path) -> dict[str, Any]:
+    started = time.perf_counter()
+    frame = pl.read_csv(path, infer_schema=False)
+    return {"seconds": time.perf_counter() - started, "rows": frame.height}
+
+
+def validate(path: Path, org: Path) -> dict[str, Any]:
+    from closecsv.client import CloseClient
+    from closecsv.config import ApiKey
+    from closecsv.importer import run_import
+    from closecsv.kinds import ACTIVITIES
+    from closecsv.plan import ImportOptions
+    from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
+    from closecsv.schema import Schema
+
+    sandbox = Sandbox(org)
+    start_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    transport = TimedTransport(sandbox.transport())
+    url = "http://sandbox.local/api/v1/"
+    with (
+        tempfile.TemporaryDirectory() as reports,
+        CloseClient(ApiKey(SANDBOX_API_KEY), url, transport=transport) as client,
+    ):
+        options = ImportOptions(dry_run=True, report_dir=Path(reports))
+        started = time.perf_counter()
+        report = run_import(client, Schema(client), ACTIVITIES, path, options)
+        seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "api": transport.seconds,
+        "requests": report.requests,
+        "counts": report.counts(),
+        "start_rss_kb": start_rss,
+    }
+
+
+def child(mode: str, path: Path, org: Path) -> tuple[dict[str, Any], int]:
+    """Run one measurement in a child; its JSON answer and its own peak RSS in kB."""
+    args = [sys.executable, __file__, "--child", mode, str(path), str(org)]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    answer = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{mode} child exited {proc.returncode}")
+    return json.loads(answer), usage.ru_maxrss
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--child", choices=["bare", "validate"])
+    parser.add_argument("csv", type=Path)
+    parser.add_argument("org", type=Path)
+    opts = parser.parse_args()
+    if opts.child:
+        work = bare(opts.csv) if opts.child == "bare" else validate(opts.csv, opts.org)
+        print(json.dumps(work))
+        return 0
+    read, read_rss = child("bare", opts.csv, opts.org)
+    done, done_rss = child("validate", opts.csv, opts.org)
+    local = done["seconds"] - done["api"]
+    ratio = local / read["seconds"]
+    size = opts.csv.stat().st_size / 1e6
+    print(f"file                {opts.csv} ({size:.0f} MB, {read['rows']:,} rows)")
+    print(f"bare read           {read['seconds']:.2f} s, peak RSS {read_rss / 1024:.0f} MB")
+    print(f"validate            {done['seconds']:.2f} s, {done['requests']} requests")
+    print(f"  of which api      {done['api']:.2f} s (sandbox answering in-process)")
+    print(f"  local work        {local:.2f} s = {ratio:.1f}x the bare read (goal <= {GOAL:.0f}x)")
+    print(f"  total / bare      {done['seconds'] / read['seconds']:.1f}x")
+    print(f"peak RSS            {done_rss / 1024:.0f} MB "
+          f"(rss at start, sandbox loaded: {done['start_rss_kb'] / 1024:.0f} MB)")  # fmt: skip
+    print(f"counts              {done['counts']}")
+    return 0 if ratio <= GOAL else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

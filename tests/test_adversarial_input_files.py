@@ -8,6 +8,8 @@ how many write requests reached Close, and what Close holds afterwards.
 from __future__ import annotations
 
 import codecs
+import csv
+import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -15,6 +17,10 @@ from pathlib import Path
 
 import pytest
 from adversarial_input import Harness, Run, serve
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from closecsv.csvio import read_table
 
 HEAD = "custom_activity_type,lead_email,custom.Outcome,custom.Reference Code,custom.Notes"
 ROW = "Discovery Call,{e0},Interested,R-{n},{notes}"
@@ -175,3 +181,27 @@ def test_a_file_that_changed_since_the_crash_is_not_resumed_blindly(
     first.write_bytes(first.read_bytes().replace(b"R-1,b", b"R-1,b2"))
     again = harness("import", "activities", first, report_dir=done.report_dir)
     assert again.code == 2 and "journal" in again.stderr and again.writes == 0
+
+
+_cell_text = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+    | st.sampled_from(list("\"',;\r\n\t =+-@0")),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(cells=st.lists(_cell_text, min_size=1, max_size=5), crlf=st.booleans())
+def test_any_quoted_text_reads_back_exactly(
+    tmp_path_factory: pytest.TempPathFactory, cells: list[str], crlf: bool
+) -> None:
+    """A8, A7: whatever a CSV writer quotes (quotes, delimiters, CR, LF, any Unicode) reads back
+    as the same cells, one record per row, with either line ending."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n" if crlf else "\n")
+    writer.writerows([["k", "v"], *([f"r{i}", c] for i, c in enumerate(cells))])
+    path = tmp_path_factory.mktemp("prop") / "p.csv"
+    path.write_bytes(buffer.getvalue().encode())
+    table = read_table(path)
+    assert table.frame.select("k", "v").rows() == [
+        (f"r{i}", c or None) for i, c in enumerate(cells)
+    ]

@@ -200,3 +200,54 @@ def test_api_value_to_cell_and_back_is_the_same_value(case: str, data: st.DataOb
     assert same_value(back, value, f), (value, cell, back)
     if f.type in ("text", "textarea", "hidden", "date"):
         assert back == value
+
+
+# -- round trip the other way: cell text -> API value -> cell -> the same API value --------
+
+_hostile = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+    | st.sampled_from(list("\"',;\r\n\t =+-@0")),
+    min_size=1,
+)
+_spaced = st.sampled_from(["", " ", "  "])
+_cell_numbers = st.one_of(
+    st.from_regex(r"\A[+-]?0{0,3}[0-9]{1,15}(\.[0-9]{1,6})?\Z"),
+    st.from_regex(r"\A[0-9]\.[0-9]{1,5}[Ee]\+[0-9]{1,2}\Z"),
+).flatmap(lambda n: st.tuples(_spaced, st.just(n), _spaced).map("".join))
+_cell_dates = st.dates(min_value=datetime(1900, 1, 1).date()).map(str)
+_cell_datetimes = st.tuples(_datetimes, st.sampled_from(["", "Z", "+05:30", "-0800"])).map(
+    lambda p: p[0][:19] + p[1] if p[1] else p[0]
+)
+_multi_cells = st.lists(
+    st.tuples(_spaced, st.sampled_from(CHOICES), _spaced).map("".join), min_size=1
+).map(";".join)
+_user_cells = st.sampled_from(["user_a", "ADA@example.com", "Grace Hopper", " grace@example.com "])
+CELLS: dict[str, tuple[FieldInfo, st.SearchStrategy[str]]] = {
+    "text": (fld("text"), _hostile),
+    "textarea": (fld("textarea"), _hostile),
+    "hidden": (fld("hidden"), _hostile),
+    "number": (fld("number"), _cell_numbers),
+    "date": (fld("date"), _cell_dates | _cell_datetimes),
+    "datetime": (fld("datetime"), _cell_dates | _cell_datetimes),
+    "choices": (SINGLE, st.tuples(_spaced, st.sampled_from(CHOICES), _spaced).map("".join)),
+    "choices_multi": (MULTI, _multi_cells),
+    "user": (fld("user"), _user_cells),
+    "user_multi": (fld("user", multiple=True), st.lists(_user_cells, min_size=1).map(";".join)),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(CELLS))
+@given(data=st.data())
+def test_cell_to_value_to_cell_gives_the_same_value(case: str, data: st.DataObject) -> None:
+    """Whatever a user types that converts, its exported cell converts to the same value;
+    text (quotes, commas, line breaks, leading = + - @ and zeros, any Unicode) is kept exactly."""
+    f, cells = CELLS[case]
+    cell = data.draw(cells)
+    value, error = one(f, cell)
+    assert error is None, (cell, error)
+    again = api_to_cell(f, value, EMAILS, ";")
+    back, error = one(f, again)
+    assert error is None, (again, error)
+    assert same_value(back, value, f), (cell, value, again, back)
+    if f.type in ("text", "textarea", "hidden"):
+        assert value == cell == again

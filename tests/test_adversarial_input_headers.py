@@ -12,8 +12,6 @@ from pathlib import Path
 import pytest
 from adversarial_input import Case, Harness, both, errors_are, serve, values_are
 
-from closecsv.sandbox import Sandbox
-
 HEAD = "custom_activity_type,lead_email,custom.Outcome,custom.Reference Code"
 ROW = "Discovery Call,{e0},Interested,R-1"
 NOTHING = "header, nothing was sent"
@@ -91,9 +89,8 @@ def _with_map_file(h: Harness, case: Case) -> Case:
 def emoji_harness(tmp_path: Path) -> Iterator[Harness]:
     """A sandbox whose Discovery Call ``Notes`` field is called ``Notes 📝 نص``."""
     for h in serve(tmp_path):
-        state: Sandbox = h.sandbox
         fid = h.fields["Notes"]
-        state.state.fields[fid]["name"] = "Notes 📝 نص"
+        h.sandbox.state.fields[fid]["name"] = "Notes 📝 نص"
         h.fields["Notes 📝 نص"] = fid
         yield h
 

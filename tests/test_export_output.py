@@ -65,6 +65,8 @@ def add_ticket(sb: Sandbox, ticket: str, **extra: Any) -> dict[str, Any]:
         ('=HYPERLINK("http://x.invalid","go")', '\'=HYPERLINK("http://x.invalid","go")'),
         ('foo","=1+1', 'foo","=1+1'),
         ("'already", "'already"),
+        ("'=1", "''=1"),
+        ("\uff1d1+1", "'\uff1d1+1"),
         ("plain", "plain"),
     ],
 )

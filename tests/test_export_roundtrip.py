@@ -153,12 +153,7 @@ def test_cells_survive_import_then_export(tmp_path_factory: Any, cells: dict[str
     assert "." not in got or not got.endswith(".0")
 
 
-@pytest.mark.xfail(
-    reason="values.neutralise leaves a cell that already starts with ' + trigger as it is, "
-    'and the importer then strips that apostrophe: "\'=1" comes back as "=1"',
-    strict=False,
-)
-@pytest.mark.parametrize("value", ["'=1+1", "'-5", "'@x"])
+@pytest.mark.parametrize("value", ["'=1+1", "'-5", "'@x", "''=x", "\uff1d1+1"])
 def test_a_leading_apostrophe_before_a_trigger_survives(tmp_path: Path, value: str) -> None:
     sb = Sandbox()
     report = export(sb, ACTIVITIES, tmp_path, type_refs=("Discovery Call",))

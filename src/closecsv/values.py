@@ -6,9 +6,13 @@ given or invalid) and ``error`` (the reason, naming the value; null when fine). 
 adds the row and column to the message.  Nothing here loops over rows in Python.
 
 Formula escaping: the exporter :func:`neutralise` s a cell that a spreadsheet would run as a
-formula (leading ``=``, ``+``, ``-``, ``@``, tab or CR) by prefixing one apostrophe; the
-importer :func:`unneutralise` s it (``'=1+1`` -> ``=1+1``) unless ``raw`` is set.  A cell that
-starts with ``=`` in the input is data and is imported as it is.
+formula (leading ``=``, ``+``, ``-``, ``@``, tab or CR, or their full-width forms, which
+some Excel locales also run) by prefixing one apostrophe; the importer :func:`unneutralise` s
+it (``'=1+1`` -> ``=1+1``) unless ``raw`` is set.  So that every value survives the round trip,
+apostrophes already in front of a trigger are escaped too: ``'=1`` exports as ``''=1``.  In
+short, a cell matching ``'*<trigger>…`` gains one ``'`` on export and a cell matching
+``'+<trigger>…`` loses one on import.  A cell that starts with ``=`` in the input is data and
+is imported as it is.
 
 Comparison (:func:`same_value`, for the executor's ``unchanged``): numbers by value
 (``42 == 42.0``), date-times by instant (offsets may differ), multi-value fields as multisets
@@ -19,6 +23,7 @@ reordered cell is ``unchanged``), empty == null.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,9 +33,11 @@ import polars as pl
 
 from closecsv.schema import FieldInfo
 
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 MULTI_CAPABLE = ("choices", "user", "contact", "custom_object")
-_ESCAPED = r"^'[=+\-@\t\r]"
+_TRIGGER_CLASS = "[=+\\-@\t\r\uff1d\uff0b\uff0d\uff20]"
+_NEEDS_ESCAPE = re.compile(f"^'*{_TRIGGER_CLASS}")
+_ESCAPED = f"^'+{_TRIGGER_CLASS}"
 _OFFSET = r"(?:Z|z|[+-]\d\d:?\d\d)$"
 _ISO_DT = "%Y-%m-%dT%H:%M:%S%.f"
 _OUT_DT = "%Y-%m-%dT%H:%M:%S%.f"
@@ -71,13 +78,12 @@ class Converted:
 
 def neutralise(cell: str) -> str:
     """Prefix ``'`` to a cell a spreadsheet would run as a formula (export side)."""
-    return "'" + cell if cell.startswith(FORMULA_TRIGGERS) else cell
+    return "'" + cell if _NEEDS_ESCAPE.match(cell) else cell
 
 
 def unneutralise(cell: str) -> str:
-    """Undo :func:`neutralise`: ``'`` followed by a formula trigger loses the ``'``."""
-    escaped = cell.startswith("'") and cell[1:2] != "" and cell[1:2] in FORMULA_TRIGGERS
-    return cell[1:] if escaped else cell
+    """Undo :func:`neutralise`: apostrophes followed by a formula trigger lose one ``'``."""
+    return cell[1:] if cell.startswith("'") and _NEEDS_ESCAPE.match(cell[1:]) else cell
 
 
 def unneutralise_expr(cell: pl.Expr) -> pl.Expr:

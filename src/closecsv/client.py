@@ -39,7 +39,6 @@ they are not even chained), text from the server is redacted of the key and its 
 from __future__ import annotations
 
 import base64
-import json as jsonlib
 import logging
 import random
 import threading
@@ -53,6 +52,7 @@ from typing import Any, Literal
 import httpx
 
 from closecsv import __version__
+from closecsv.answers import Lost, Reply, classify, error_lists, error_text, read_reply
 from closecsv.config import ApiKey
 from closecsv.errors import ApiError, AuthError, NotFound, OutcomeUnknown, RequestRejected
 from closecsv.pacing import MAX_WAIT, Pacer, parse_ratelimit, throttle_wait
@@ -73,13 +73,11 @@ log = logging.getLogger("closecsv.client")
 
 USER_AGENT = f"closecsv/{__version__}"
 READ_ONLY_POSTS = frozenset({SEARCH_PATH})
-RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
 MAX_RATE_LIMIT_RETRIES = 50
 MIN_REDACTED = 8
 
-Step = Literal["done", "throttled", "retry", "unknown", "fail"]
 Counted = Literal["requests", "retries", "outcome_unknown", "transport_errors"]
 
 
@@ -124,26 +122,6 @@ class ClientStats:
                 "transport_errors": self.transport_errors,
                 "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
             }
-
-
-@dataclass(frozen=True)
-class _Reply:
-    """An HTTP answer, read in full.  ``body`` is parsed JSON (``None`` if empty or invalid)."""
-
-    status: int
-    reason: str
-    headers: httpx.Headers
-    body: Any
-    malformed: bool
-
-
-@dataclass(frozen=True)
-class _Lost:
-    """No usable answer.  ``sent`` is False when the request never reached the server."""
-
-    sent: bool
-    cause: str
-    fatal: bool = False
 
 
 class _DeadlineExceeded(Exception):
@@ -275,10 +253,10 @@ class CloseClient:
         failures = throttles = 0
         while True:
             outcome = self._attempt(method, path, params, body)
-            step = _classify(outcome, idempotent)
-            if step == "done" and isinstance(outcome, _Reply):
+            step = classify(outcome, idempotent)
+            if step == "done" and isinstance(outcome, Reply):
                 return outcome.body if isinstance(outcome.body, dict) else {}
-            if step == "throttled" and isinstance(outcome, _Reply):
+            if step == "throttled" and isinstance(outcome, Reply):
                 throttles += 1
                 self._throttle(method, path, outcome, throttles)
                 continue
@@ -299,13 +277,13 @@ class CloseClient:
         path: str,
         params: Mapping[str, Any] | None,
         body: Mapping[str, Any] | None,
-    ) -> _Reply | _Lost:
+    ) -> Reply | Lost:
         seq = self._pacer.acquire()
         self.stats.count("requests")
         started = self._clock()
         outcome = self._exchange(method, path, params, body, started + self._deadline)
         elapsed = self._clock() - started
-        if isinstance(outcome, _Lost):
+        if isinstance(outcome, Lost):
             self._pacer.forget(seq)
             self.stats.count("transport_errors")
             log.debug("%s %s -> %s after %.3fs", method, path, outcome.cause, elapsed)
@@ -322,8 +300,8 @@ class CloseClient:
         params: Mapping[str, Any] | None,
         body: Mapping[str, Any] | None,
         deadline_at: float,
-    ) -> _Reply | _Lost:
-        """Send once and read the whole answer; network trouble becomes a :class:`_Lost`."""
+    ) -> Reply | Lost:
+        """Send once and read the whole answer; network trouble becomes a :class:`Lost`."""
         try:
             request = self._http.build_request(
                 method, path, params=dict(params) if params else None, json=body
@@ -335,12 +313,12 @@ class CloseClient:
                 response.close()
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             text = self._redact(f"{type(exc).__name__}: {exc}")
-            return _Lost(sent=False, cause=text, fatal="CERTIFICATE_VERIFY_FAILED" in text)
+            return Lost(sent=False, cause=text, fatal="CERTIFICATE_VERIFY_FAILED" in text)
         except httpx.RequestError as exc:
-            return _Lost(sent=True, cause=self._redact(f"{type(exc).__name__}: {exc}"))
+            return Lost(sent=True, cause=self._redact(f"{type(exc).__name__}: {exc}"))
         except _DeadlineExceeded:
-            return _Lost(sent=True, cause=f"no complete answer within {self._deadline:g}s")
-        return _reply(response, content)
+            return Lost(sent=True, cause=f"no complete answer within {self._deadline:g}s")
+        return read_reply(response, content)
 
     def _read(self, response: httpx.Response, deadline_at: float) -> bytes:
         chunks = []
@@ -350,7 +328,7 @@ class CloseClient:
                 raise _DeadlineExceeded
         return b"".join(chunks)
 
-    def _throttle(self, method: str, path: str, reply: _Reply, streak: int) -> None:
+    def _throttle(self, method: str, path: str, reply: Reply, streak: int) -> None:
         """Pause every thread for the 429's wait; this one also sleeps a little jitter."""
         if streak > self._max_throttles:
             raise ApiError(
@@ -371,30 +349,30 @@ class CloseClient:
             text = text.replace(secret, "***")
         return text
 
-    def _cause(self, outcome: _Reply | _Lost) -> str:
-        if isinstance(outcome, _Lost):
+    def _cause(self, outcome: Reply | Lost) -> str:
+        if isinstance(outcome, Lost):
             return outcome.cause
         if outcome.malformed:
             return f"HTTP {outcome.status} with a body that is not a JSON object"
         return f"HTTP {outcome.status} {outcome.reason}".strip()
 
-    def _exhausted(self, method: str, path: str, outcome: _Reply | _Lost, n: int) -> ApiError:
+    def _exhausted(self, method: str, path: str, outcome: Reply | Lost, n: int) -> ApiError:
         return ApiError(
             f"{method} {path}: gave up after {n} attempts ({self._cause(outcome)})",
-            status=outcome.status if isinstance(outcome, _Reply) else None,
+            status=outcome.status if isinstance(outcome, Reply) else None,
             hint="the Close API or the network kept failing; try again later",
         )
 
-    def _failure(self, method: str, path: str, outcome: _Reply | _Lost) -> Exception:
+    def _failure(self, method: str, path: str, outcome: Reply | Lost) -> Exception:
         """The exception for an answer that ends the request (see the module table)."""
-        if isinstance(outcome, _Lost):
+        if isinstance(outcome, Lost):
             return ApiError(
                 f"{method} {path}: {outcome.cause}",
                 hint="TLS verification failed (it is never turned off): check the API URL; "
                 "behind a proxy with its own CA, set SSL_CERT_FILE to that CA bundle",
             )
         status = outcome.status
-        detail = self._redact(_error_text(outcome.body))
+        detail = self._redact(error_text(outcome.body))
         if status in (401, 403):
             return _auth_error(method, path, status, detail)
         if status == 402:
@@ -407,52 +385,13 @@ class CloseClient:
             )
         if 400 <= status < 500:
             message = detail or f"HTTP {status} {outcome.reason}".strip()
-            errors, field_errors = _error_lists(outcome.body)
+            errors, field_errors = error_lists(outcome.body)
             kind = NotFound if status == 404 else RequestRejected
             return kind(
                 status, message, errors=errors, field_errors=field_errors, body=outcome.body
             )
         said = f": {detail}" if detail else ""
         return ApiError(f"{method} {path}: unexpected HTTP {status}{said}", status=status)
-
-
-def _classify(outcome: _Reply | _Lost, idempotent: bool) -> Step:
-    """What to do next with an attempt's outcome (the module table as code)."""
-    if isinstance(outcome, _Lost):
-        if outcome.fatal:
-            return "fail"
-        return "retry" if idempotent or not outcome.sent else "unknown"
-    status = outcome.status
-    if 200 <= status < 300:
-        if not outcome.malformed:
-            return "done"
-        return "retry" if idempotent else "unknown"
-    if status == 429:
-        return "throttled"
-    if status >= 500:
-        if not idempotent:
-            return "unknown"
-        return "retry" if status in RETRYABLE_STATUSES else "fail"
-    return "fail"
-
-
-def _reply(response: httpx.Response, content: bytes) -> _Reply:
-    body: Any = None
-    malformed = False
-    if content.strip():
-        try:
-            body = jsonlib.loads(content)
-        except ValueError:
-            malformed = True
-    if 200 <= response.status_code < 300 and body is not None and not isinstance(body, dict):
-        malformed = True
-    return _Reply(
-        response.status_code,
-        response.reason_phrase,
-        response.headers,
-        body,
-        malformed and 200 <= response.status_code < 300,
-    )
 
 
 def _secret_forms(api_key: ApiKey) -> tuple[str, ...]:
@@ -468,29 +407,6 @@ def _secret_forms(api_key: ApiKey) -> tuple[str, ...]:
         base64.b64encode(raw.encode()).decode(),
     }
     return tuple(sorted((f for f in forms if len(f) >= MIN_REDACTED), key=len, reverse=True))
-
-
-def _error_lists(body: Any) -> tuple[list[str], dict[str, str]]:
-    if not isinstance(body, dict):
-        return [], {}
-    raw_errors = body.get("errors")
-    raw_fields = body.get("field-errors")
-    errors = [str(e) for e in raw_errors] if isinstance(raw_errors, list) else []
-    fields = {str(k): str(v) for k, v in raw_fields.items()} if isinstance(raw_fields, dict) else {}
-    return errors, fields
-
-
-def _error_text(body: Any) -> str:
-    """One line from Close's error shapes: ``field-errors``, then ``errors``, then ``error``."""
-    errors, field_errors = _error_lists(body)
-    parts = [f"{name}: {message}" for name, message in field_errors.items()]
-    parts.extend(errors)
-    single = body.get("error") if isinstance(body, dict) else None
-    if isinstance(single, dict):
-        single = single.get("message") or jsonlib.dumps(single, sort_keys=True)
-    if single:
-        parts.append(str(single))
-    return "; ".join(parts)
 
 
 def _auth_error(method: str, path: str, status: int, detail: str) -> AuthError:

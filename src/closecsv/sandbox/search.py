@@ -20,21 +20,26 @@ Departures: matching is word-based and case-insensitive as documented, but Close
 analysis (stemming, tokenising of emails and phones) is not reproduced; relative dates,
 ``current_user`` and ``fixed_local_date`` time zones (``x-tz-offset``) are not emulated
 (local dates are UTC days); results reflect writes at once (Close's index lags 30-60 s).
+
+Speed: common query shapes (e-mails/phones of contacts, name words, type ids, lead ids) are
+answered from indexes kept in step with writes (:mod:`closecsv.sandbox.search_index`); any
+other shape is tested object by object, with the same results.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from closecsv.sandbox.errors import ApiFailure, field_error, validation
+from closecsv.sandbox.indexes import words
 from closecsv.sandbox.instances import render_activity
 from closecsv.sandbox.listing import Request
 from closecsv.sandbox.resources import render_lead
+from closecsv.sandbox.search_index import COLLS, select
 from closecsv.sandbox.state import State
 from closecsv.sandbox.values import Invalid, parse_bound
 
@@ -42,12 +47,7 @@ Obj = dict[str, Any]
 CURSOR_TTL = 30.0
 WALK_CAP = 10_000
 MAX_LIMIT = 200
-_COLLS = {
-    "lead": "leads",
-    "contact": "contacts",
-    "activity.custom_activity": "custom_activities",
-    "custom_object": "custom_objects",
-}
+_COLLS = COLLS
 
 
 @dataclass
@@ -80,14 +80,10 @@ def _related(state: State, this: str, other: str, obj: Obj) -> Iterable[Obj]:
     raise _bad_query(f"has_related from {this!r} to {other!r} is not supported.")
 
 
-def _words(value: Any) -> list[str]:
-    return re.findall(r"\w+", str(value).lower())
-
-
 def _text_match(value: Any, mode: str, wanted: str) -> bool:
     if mode == "exact_value":
         return str(value).lower() == wanted.lower()
-    have, need = _words(value), _words(wanted)
+    have, need = words(value), words(wanted)
     if mode == "phrase":
         return any(have[i : i + len(need)] == need for i in range(len(have) - len(need) + 1))
     if mode == "full_words":
@@ -213,6 +209,16 @@ def target_type(node: Any) -> str:
     return ""
 
 
+def _found(state: State, query: Any, otype: str) -> list[Obj]:
+    """The matching objects: from the indexes when the query's shape allows, else by testing
+    every object (:mod:`closecsv.sandbox.search_index`; both give the same objects)."""
+    objs = state.collections[_COLLS[otype]]
+    ids = select(state, query, otype, matches)
+    if ids is None:
+        return [o for o in objs.values() if matches(state, query, otype, o)]
+    return [objs[i] for i in ids]
+
+
 def _sort_key(obj: Obj, name: str) -> tuple[int, Any]:
     value = obj.get(name)
     return (
@@ -280,11 +286,7 @@ class Searcher:
         otype = target_type(body["query"]) or "lead"
         if otype not in _COLLS:
             raise _bad_query(f"Unsupported object_type {otype!r}.")
-        found = [
-            o
-            for o in state.collections[_COLLS[otype]].values()
-            if matches(state, body["query"], otype, o)
-        ]
+        found = _found(state, body["query"], otype)
         limited = _ordered(found, body.get("sort"))
         results_limit = _limit(body, "results_limit", len(limited), None)
         limited = limited[:results_limit]

@@ -20,9 +20,11 @@ from :func:`seed.build_seed`.
 Concurrency: one re-entrant lock (:attr:`State.lock`); the dispatcher holds it for the whole of
 a request's work, so every request sees and leaves a consistent org.
 
-Indexes kept in memory (never persisted): children by lead (contacts, activities, objects) and
-a per-collection list sorted by ``(date_created, id)`` rebuilt lazily after a change, which the
-list endpoints bisect for date filters.
+Indexes kept in memory (never persisted): children by lead (contacts, activities, objects); a
+per-collection list sorted by ``(date_created, id)``, built lazily and then kept in step, which
+the list endpoints bisect for date filters and index into for ``_skip``; and the search
+lookups of :mod:`closecsv.sandbox.indexes` (e-mails, phones, name words, type ids), built on
+first use and kept in step with every write.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from closecsv.sandbox.ids import Collections, Obj, runtime_id
+from closecsv.sandbox.indexes import Indexes
 from closecsv.sandbox.seed import COLLECTIONS, build_seed
 
 FORMAT = "closecsv-sandbox/1"
@@ -53,6 +56,7 @@ class State:
         self._dirty = False
         self._sorted: dict[str, list[tuple[str, str]]] = {}
         self._children: dict[str, defaultdict[str, set[str]]] = {}
+        self.indexes = Indexes(lambda: self.collections)
         cols, org = build_seed()
         self.collections: Collections = cols
         self.meta: Obj = {"counter": 0, "org": org}
@@ -113,19 +117,23 @@ class State:
         self._index_child(coll, old, remove=True)
         self._index_child(coll, obj, remove=False)
         self._resort(coll, old, obj)
+        self.indexes.changed(coll, old, obj)
         self._append({"op": "put", "coll": coll, "obj": obj, "counter": self.meta["counter"]})
 
     def delete(self, coll: str, oid: str) -> None:
         old = self.collections[coll].pop(oid)
         self._index_child(coll, old, remove=True)
         self._resort(coll, old, None)
+        self.indexes.changed(coll, old, None)
         self._append({"op": "del", "coll": coll, "id": oid})
 
     def put_many(self, coll: str, objs: list[Obj]) -> None:
         """Bulk insert (populate): no log lines; the caller compacts afterwards."""
         for obj in objs:
+            old = self.collections[coll].get(obj["id"])
             self.collections[coll][obj["id"]] = obj
             self._index_child(coll, obj, remove=False)
+            self.indexes.changed(coll, old, obj)
         self._sorted.pop(coll, None)
 
     # -- queries ---------------------------------------------------------------------------
@@ -219,6 +227,7 @@ class State:
     # -- indexes ---------------------------------------------------------------------------
     def _reindex(self) -> None:
         self._sorted.clear()
+        self.indexes.reset()
         self._children = {c: defaultdict(set) for c in _BY_LEAD}
         for coll in _BY_LEAD:
             for obj in self.collections[coll].values():

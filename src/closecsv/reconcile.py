@@ -12,7 +12,9 @@ created after the attempt started (minus a clock skew) count.  Then, per group o
 with ``m`` matches: ``m <= n`` gives ``m`` rows their instance (``created``) and sends the
 others again; ``m > n`` means someone or something made extra copies: the rows fail with
 "needs review" and the ids, and nothing is deleted.  A match list that comes back short is
-looked at once more after ``settle_seconds``, because Close's lists can lag a write.
+looked at once more when fewer than ``settle_seconds`` had passed since the send (waiting out
+the rest first), because Close's lists can lag a write (REFERENCE §4, §8.6: 30–60 s was seen
+on lead lists; for activity lists the lag is unknown, so it is an option).
 
 Limit: a row that sets ``date_created`` itself cannot be bounded in time, so an identical
 instance (same lead, type, date and values) made outside this job would be taken as the
@@ -59,6 +61,7 @@ class Group:
     type_id: str
     rows: tuple[PlannedRow, ...]
     since: float  # earliest attempt start, wall-clock seconds
+    latest: float = 0.0  # latest attempt start: the settle delay counts from it
 
 
 class Fields:
@@ -177,7 +180,13 @@ class Reconciler:
             key = (row.lead_id or "", row.type_id or "", _canonical(row.payload))
             buckets.setdefault(key, []).append(row)
         return [
-            Group(lead, type_id, tuple(members), min(starts.get(m.row, now) for m in members))
+            Group(
+                lead,
+                type_id,
+                tuple(members),
+                min(starts.get(m.row, now) for m in members),
+                max(starts.get(m.row, now) for m in members),
+            )
             for (lead, type_id, _), members in buckets.items()
         ]
 
@@ -188,8 +197,7 @@ class Reconciler:
     def resolve(self, group: Group) -> list[RowResult | PlannedRow]:
         """Each row of ``group``: a ``RowResult`` (found, or needs review) or itself (resend)."""
         found = self._candidates(group)
-        if len(found) < len(group.rows) and self.settle_seconds > 0:
-            self.sleep(self.settle_seconds)
+        if len(found) < len(group.rows) and self._settle(group):
             found = self._candidates(group)
         with self._lock:
             free = [i for i in found if i not in self._claimed]
@@ -201,6 +209,21 @@ class Reconciler:
             for row, iid in zip(group.rows, free, strict=False)
         ]
         return assigned + list(group.rows[len(free) :])
+
+    def _settle(self, group: Group) -> bool:
+        """Wait until ``settle_seconds`` have passed since the group's last send.
+
+        True when a second look is worth it: the first look came sooner than that after the
+        send, so a lagging list may not have shown the write yet.  A rerun long after a kill
+        looks once; groups of one round wait together, not one after another.
+        """
+        if self.settle_seconds <= 0:
+            return False
+        remaining = self.settle_seconds - (time.time() - group.latest)
+        if remaining <= 0:
+            return False
+        self.sleep(remaining)
+        return True
 
     def _candidates(self, group: Group) -> list[str]:
         payload = group.rows[0].payload

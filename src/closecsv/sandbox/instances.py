@@ -9,7 +9,7 @@ activities by type, user, contact or ``_type`` needs ``lead_id``; listing object
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from closecsv.sandbox.errors import REQUIRED, field_error, not_found, validation
@@ -19,6 +19,7 @@ from closecsv.sandbox.listing import (
     in_range,
     listing,
     newest_first,
+    seek_listing,
     select_fields,
     sort_newest,
 )
@@ -162,11 +163,8 @@ def delete_activity(req: Request, aid: str) -> Obj:
     return {}
 
 
-def _activity_source(req: Request) -> Iterator[Obj]:
-    lead_ids = req.ids("lead_id") or req.ids("lead_id__in")
+def _lead_activities(req: Request, lead_ids: list[str]) -> Iterator[Obj]:
     created = date_filters(req, "date_created")
-    if lead_ids is None:
-        return newest_first(req.state, ACTS, created)
     ids = [a for lid in lead_ids for a in req.state.children(ACTS, lid)]
     acts = (req.state.custom_activities[a] for a in ids)
     return iter(sort_newest(a for a in acts if in_range(a["date_created"], created)))
@@ -183,7 +181,8 @@ def _needs_lead(req: Request, keys: Iterable[str]) -> None:
             )
 
 
-def _matcher(req: Request) -> Any:
+def _matcher(req: Request) -> Callable[[Obj], bool] | None:
+    """The filters other than ``lead_id`` and ``date_created``, or None when there are none."""
     types = req.ids("custom_activity_type_id") or req.ids("custom_activity_type_id__in")
     kinds = req.ids("_type") or req.ids("_type__in")
     if kinds is not None and "Custom" not in kinds:
@@ -192,6 +191,8 @@ def _matcher(req: Request) -> Any:
     contacts = req.ids("contact_id") or req.ids("contact_id__in")
     id_in = req.ids("id__in")
     at = date_filters(req, "activity_at")
+    if types is None and users is None and contacts is None and id_in is None and not at:
+        return None
 
     def match(act: Obj) -> bool:
         return (
@@ -206,10 +207,26 @@ def _matcher(req: Request) -> Any:
 
 
 def list_activities(req: Request) -> Obj:
+    """Newest first; without filters the page is cut from the sorted index, so a deep
+    ``_skip`` costs a bisection, not a walk over the skipped activities."""
     _needs_lead(req, _LEAD_ONLY[:6])
-    match = _matcher(req)
-    rendered = (render_activity(req.state, a) for a in _activity_source(req) if match(a))
-    return listing(req, rendered, cap="activity")
+    state, match = req.state, _matcher(req)
+    lead_ids = req.ids("lead_id") or req.ids("lead_id__in")
+
+    def render(act: Obj) -> Obj:
+        return render_activity(state, act)
+
+    if lead_ids is not None:
+        source = _lead_activities(req, lead_ids)
+    else:
+        created = date_filters(req, "date_created")
+        if match is None:
+            return seek_listing(
+                req, lambda skip: newest_first(state, ACTS, created, skip), "activity", render
+            )
+        source = newest_first(state, ACTS, created)
+    chosen = source if match is None else filter(match, source)
+    return listing(req, chosen, cap="activity", render=render)
 
 
 def list_all_activities(req: Request) -> Obj:

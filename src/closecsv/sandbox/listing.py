@@ -14,6 +14,7 @@ The ``max_skip`` option replaces every ``_skip`` cap.
 from __future__ import annotations
 
 import bisect
+import itertools
 import operator
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -95,15 +96,9 @@ def limits(req: Request, cap: str = "default", default_limit: int = 100) -> tupl
 
 
 def page(items: Iterable[Obj], limit: int, skip: int) -> tuple[list[Obj], bool]:
-    """The page and an exact ``has_more``."""
-    taken: list[Obj] = []
-    for n, item in enumerate(items):
-        if n < skip:
-            continue
-        if len(taken) == limit:
-            return taken, True
-        taken.append(item)
-    return taken, False
+    """The page and an exact ``has_more``: reads ``skip + limit + 1`` items at most."""
+    taken = list(itertools.islice(items, skip, skip + limit + 1))
+    return taken[:limit], len(taken) > limit
 
 
 def _bound(req: Request, name: str) -> str | None:
@@ -132,8 +127,11 @@ def in_range(value: str | None, bounds: list[tuple[str, str]]) -> bool:
     return value is not None and all(_CMP[op](value, stamp) for op, stamp in bounds)
 
 
-def newest_first(state: State, coll: str, bounds: list[tuple[str, str]]) -> Iterator[Obj]:
-    """Objects of ``coll`` within the ``date_created`` bounds, newest first (bisected)."""
+def newest_first(
+    state: State, coll: str, bounds: list[tuple[str, str]], skip: int = 0
+) -> Iterator[Obj]:
+    """Objects of ``coll`` within the ``date_created`` bounds, newest first (bisected),
+    from the ``skip``-th on: skipped objects are never looked at."""
     keys = state.sorted_keys(coll)
     lo, hi = 0, len(keys)
     for op, stamp in bounds:
@@ -146,10 +144,8 @@ def newest_first(state: State, coll: str, bounds: list[tuple[str, str]]) -> Iter
         else:
             hi = min(hi, bisect.bisect_left(keys, (stamp, "")))
     objs = state.collections[coll]
-    for n in range(hi - 1, lo - 1, -1):
-        obj = objs.get(keys[n][1])
-        if obj is not None:
-            yield obj
+    for n in range(hi - 1 - skip, lo - 1, -1):
+        yield objs[keys[n][1]]
 
 
 def sort_newest(objs: Iterable[Obj]) -> list[Obj]:
@@ -167,8 +163,29 @@ def select_fields(obj: Obj, fields: str | None) -> Obj:
     return out
 
 
-def listing(req: Request, objs: Iterable[Obj], *, cap: str = "default") -> Obj:
+def _same(obj: Obj) -> Obj:
+    return obj
+
+
+def listing(
+    req: Request,
+    objs: Iterable[Obj],
+    *,
+    cap: str = "default",
+    render: Callable[[Obj], Obj] = _same,
+) -> Obj:
+    """One page of ``objs`` (read lazily up to the page's end); only the page is rendered."""
+    return seek_listing(req, lambda skip: itertools.islice(objs, skip, None), cap, render)
+
+
+def seek_listing(
+    req: Request,
+    seek: Callable[[int], Iterable[Obj]],
+    cap: str = "default",
+    render: Callable[[Obj], Obj] = _same,
+) -> Obj:
+    """One page from ``seek(skip)``, which yields the items from the ``skip``-th on."""
     limit, skip = limits(req, cap)
-    data, more = page(objs, limit, skip)
+    data, more = page(seek(skip), limit, 0)
     fields = req.query.get("_fields")
-    return {"data": [select_fields(o, fields) for o in data], "has_more": more}
+    return {"data": [select_fields(render(o), fields) for o in data], "has_more": more}

@@ -165,7 +165,7 @@ def list_leads(req: Request) -> Obj:
     leads = sort_newest(req.state.leads.values())
     if query:
         leads = [lead for lead in leads if _lead_matches(req.state, lead, query)]
-    out = listing(req, (render_lead(req.state, lead) for lead in leads), cap="lead")
+    out = listing(req, leads, cap="lead", render=lambda lead: render_lead(req.state, lead))
     if query is not None:
         out["total_results"] = len(leads)
     return out
@@ -187,7 +187,7 @@ def list_contacts(req: Request) -> Obj:
         else [c for lid in lead_ids for c in state.children("contacts", lid)]
     )
     contacts = sort_newest(state.contacts[c] for c in ids)
-    return listing(req, (render_contact(state, c) for c in contacts))
+    return listing(req, contacts, render=lambda contact: render_contact(state, contact))
 
 
 def get_contact(req: Request, cid: str) -> Obj:

@@ -85,3 +85,22 @@ def test_option_wins_over_environment() -> None:
     settings = load_settings("from-option", None, environ={"CLOSE_API_KEY": "from-env"})
     assert settings.api_key.reveal() == "from-option"
     assert settings.api_url == "https://api.close.com/api/v1/"
+
+
+def test_a_key_pasted_with_whitespace_works(
+    sandbox_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """reliability.md §6 I7: a key read from a file or a paste keeps its newline."""
+    monkeypatch.setenv("CLOSE_API_KEY", f"  {SANDBOX_API_KEY}\n")
+    result = CliRunner().invoke(main, ["--api-url", sandbox_url, "schema"])
+    assert result.exit_code == 0, result.stderr
+
+
+def test_a_refused_pasted_key_is_not_echoed(
+    sandbox_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = "pasted-wrong-key-31337"
+    monkeypatch.setenv("CLOSE_API_KEY", f"{key}\r\n")
+    result = CliRunner().invoke(main, ["--api-url", sandbox_url, "schema"])
+    assert result.exit_code == 3
+    assert key not in result.stderr and key not in result.stdout

@@ -142,3 +142,29 @@ def test_ctrl_c_exits_130_with_reports_flushed_and_the_rerun_finishes(tmp_path: 
     assert sorted(refs(sandbox)) == [f"KILL-{n:03d}" for n in range(ROWS)]
     assert set(refs(sandbox).values()) == {1}
     sandbox.close()
+
+
+def test_ctrl_c_twice_stops_at_once_and_the_rerun_reconciles(tmp_path: Path) -> None:
+    """reliability.md §6 F3: a second Ctrl-C does not wait for the orderly stop."""
+    sandbox = Sandbox(latency_ms=200)
+    path = tmp_path / "tickets.csv"
+    write_file(path, seed_emails(sandbox))
+    with sandbox.serve() as url:
+        proc = subprocess.Popen(
+            command(url, path), env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        deadline = time.monotonic() + 20
+        while not refs(sandbox) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+        assert proc.returncode == 130
+        done = subprocess.run(
+            command(url, path), env=env(), capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, done.stderr
+    assert sorted(refs(sandbox)) == [f"KILL-{n:03d}" for n in range(ROWS)]
+    assert set(refs(sandbox).values()) == {1}
+    sandbox.close()

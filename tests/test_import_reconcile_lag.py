@@ -107,3 +107,16 @@ def test_a_rerun_long_after_the_send_looks_once_and_waits_for_nothing(
     assert outcome == [group.rows[0]]
     assert lists.calls == 1
     assert slept == []
+
+
+def test_a_clock_set_back_after_the_send_never_stretches_the_wait(
+    fields: tuple[Fields, str, str],
+) -> None:
+    """reliability.md §6 F12: attempt starts are wall-clock, so the wait is capped."""
+    found, type_id, key = fields
+    lists = LaggingLists([[], [instance(type_id, key)]])
+    slept: list[float] = []
+    group = doubtful_group(type_id, key, time.time() + 300.0)  # within the skew allowance
+    outcome = Reconciler(lists, found, 30.0, slept.append).resolve(group)
+    assert outcome == [RowResult(2, "created", "acti_late", LEAD)]
+    assert slept == [30.0]

@@ -219,7 +219,8 @@ class Reconciler:
         """
         if self.settle_seconds <= 0:
             return False
-        remaining = self.settle_seconds - (time.time() - group.latest)
+        # min(): a wall clock set back after the send must not turn into a long sleep.
+        remaining = min(self.settle_seconds, self.settle_seconds - (time.time() - group.latest))
         if remaining <= 0:
             return False
         self.sleep(remaining)

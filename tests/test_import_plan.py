@@ -52,7 +52,7 @@ def plan_of(
 
 
 def one(plan: Plan) -> PlannedRow:
-    [row] = plan.rows
+    [row] = plan.every_row()
     return row
 
 
@@ -71,7 +71,8 @@ def test_a_create_row_of_every_column(
         f"Draft,YES,Interested,45,2024-05-02,2024-05-03T10:00:00-07:00,Ada Lovelace;alan@example.com,"
         f"Core;API,{org['contact']['id']},{org['deal']['name']},'=REF-1,keep me\n"
     )
-    row = one(plan_of(client, tmp_path, text, timezone="Europe/Paris"))
+    plan = plan_of(client, tmp_path, text, timezone="Europe/Paris")
+    row, cells = one(plan), plan.cells_of(2)
     assert row.error is None and row.action == "create"
     u = org["users"]
     assert row.payload == {
@@ -88,7 +89,7 @@ def test_a_create_row_of_every_column(
         f"custom.{f['Related Deal']}": org["deal"]["id"],
         f"custom.{f['Reference Code']}": "=REF-1",
     }  # fmt: skip
-    assert row.cells["custom.Reference Code"] == "'=REF-1" and row.cells["_note"] == "keep me"
+    assert cells["custom.Reference Code"] == "'=REF-1" and cells["_note"] == "keep me"
     assert (row.row, row.type_id, row.lead_id, row.instance_id) == (
         2,
         org["call"],
@@ -173,7 +174,7 @@ def test_a_bad_row_does_not_stop_the_others(
 ) -> None:
     text = f"{HEAD}\nDiscovery Call,{org['email']},Nope,R\n\nDiscovery Call,{org['email']},Interested,R\n"
     plan = plan_of(client, tmp_path, text)
-    assert [(r.row, r.action) for r in plan.rows] == [(2, "failed"), (4, "create")]
+    assert [(r.row, r.action) for r in plan.every_row()] == [(2, "failed"), (4, "create")]
     assert plan.blank_lines == 1
 
 
@@ -181,7 +182,7 @@ def test_a_custom_cell_given_to_a_type_without_that_field_fails_its_row(
     client: CloseClient, tmp_path: Path, org: dict[str, Any]
 ) -> None:
     text = f"{HEAD},custom.Ticket ID\nDiscovery Call,{org['email']},Interested,R,\nSupport Ticket,{org['email']},Interested,,T-1\n"
-    call, ticket = plan_of(client, tmp_path, text).rows
+    call, ticket = plan_of(client, tmp_path, text).every_row()
     assert call.action == "create"
     assert (
         ticket.error
@@ -206,7 +207,7 @@ def test_objects_create_needs_a_name_and_update_by_id(
         f"Deal,,,{org['lead']},5,,\n"
         f",{deal['id']},Renamed,,,,\n"
     )
-    create, nameless, update = plan_of(client, tmp_path, text, OBJECTS).rows
+    create, nameless, update = plan_of(client, tmp_path, text, OBJECTS).every_row()
     f = org["f"]
     assert create.payload == {
         "custom_object_type_id": deal["custom_object_type_id"], "lead_id": org["lead"], "name": "Big one",
@@ -236,7 +237,7 @@ def test_raw_keeps_apostrophes_and_limit_keeps_first_rows(
     )
     plan = plan_of(client, tmp_path, text, raw=True, limit=2)
     key = f"custom.{org['f']['Reference Code']}"
-    assert [r.payload[key] for r in plan.rows] == ["'-0", "'-1"]
+    assert [r.payload[key] for r in plan.every_row()] == ["'-0", "'-1"]
 
 
 def test_map_file_renames_and_carries_underscore_columns(
@@ -249,7 +250,7 @@ def test_map_file_renames_and_carries_underscore_columns(
     plan = plan_of(client, tmp_path, text, map_file=mapping)
     assert plan.columns == ["Type", "Email", "Owner", "custom.Outcome", "custom.Reference Code"]
     row = one(plan)
-    assert row.action == "create" and row.cells["Owner"] == "someone"
+    assert row.action == "create" and plan.cells_of(row.row)["Owner"] == "someone"
 
 
 def test_fingerprint_covers_file_bytes_and_payload_options(
@@ -290,9 +291,9 @@ def test_2000_rows_over_300_emails_need_few_lookups(
     emails += [f"new{i}@example.com" for i in range(300 - len(emails))]
     lines = "".join(f"Discovery Call,{emails[i % 300]},Interested,R{i}\n" for i in range(2000))
     plan = plan_of(client, tmp_path, f"{HEAD}\n{lines}")
-    assert len(plan.rows) == 2000
+    assert len(plan.every_row()) == 2000
     assert plan.lookups <= 10, plan.lookups  # types, fields, me, organization, 2 searches
-    assert sum(r.action == "create" for r in plan.rows) > 500
+    assert sum(r.action == "create" for r in plan.every_row()) > 500
 
 
 def test_update_rows_find_contacts_on_their_given_lead(

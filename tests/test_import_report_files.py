@@ -8,18 +8,33 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from closecsv.errors import AuthError
 from closecsv.progress import BarProgress, LogProgress, NullProgress, make_progress
 from closecsv.report import (
+    OUTCOME_SCHEMA,
     ImportReport,
+    Outcomes,
     ReportPaths,
     RowResult,
     receipt,
     summary_text,
     write_reports,
 )
+
+
+def write(
+    columns: list[str],
+    cells: dict[int, dict[str, str]],
+    results: list[RowResult],
+    paths: ReportPaths,
+) -> None:
+    """``write_reports`` from the records and results as Python objects."""
+    lines = [(n, *(record.get(c) for c in columns)) for n, record in cells.items()]
+    frame = pl.DataFrame(lines, schema=["row", *columns], orient="row")
+    write_reports(columns, frame, Outcomes.of(pl.DataFrame(schema=OUTCOME_SCHEMA), results), paths)
 
 
 def read(path: Path) -> list[list[str]]:
@@ -43,7 +58,7 @@ def test_results_keep_every_row_and_column_and_errors_only_failures(tmp_path: Pa
         RowResult(3, "failed", None, "lead_2", "custom.Outcome: 'Maybe' is not a choice"),
         RowResult(2, "created", "acti_1", "lead_1"),
     ]
-    write_reports(["a", "b"], cells, results, paths)
+    write(["a", "b"], cells, results, paths)
     assert read(paths.results) == [
         ["a", "b", "_row", "_status", "_id", "_lead_id", "_error"],
         ["1", "x\ny", "2", "created", "acti_1", "lead_1", ""],
@@ -62,7 +77,7 @@ def test_report_columns_of_a_reimported_errors_file_are_replaced_not_repeated(
     paths = ReportPaths.for_input(tmp_path / "calls.errors.csv", None)
     cells = {2: {"a": "1", "_row": "7", "_error": "old", "_note": "kept"}}
     failed = [RowResult(2, "failed", error="new")]
-    write_reports(["a", "_row", "_error", "_note"], cells, failed, paths)
+    write(["a", "_row", "_error", "_note"], cells, failed, paths)
     assert read(paths.results)[0] == ["a", "_note", "_row", "_status", "_id", "_lead_id", "_error"]
     assert read(paths.errors) == [["a", "_note", "_row", "_error"], ["1", "kept", "2", "new"]]
 

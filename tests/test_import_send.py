@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import polars as pl
 import pytest
 
 from closecsv.client import CloseClient
@@ -21,7 +22,7 @@ from closecsv.importer import Settings, execute_plan
 from closecsv.journal import Journal
 from closecsv.kinds import ACTIVITIES, OBJECTS, Kind
 from closecsv.progress import NullProgress
-from closecsv.report import ImportReport
+from closecsv.report import OUTCOME_SCHEMA, ImportReport
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
 from closecsv.schema import Schema, TypeInfo
 
@@ -50,6 +51,17 @@ class Plan:
     fingerprint: str = "fp-1"
     warnings: list[str] = field(default_factory=list)
     lookups: int = 0
+
+    def pending(self, dry_run: bool) -> list[Row]:
+        return self.rows
+
+    def settled(self, dry_run: bool) -> pl.DataFrame:
+        return pl.DataFrame(schema=OUTCOME_SCHEMA)
+
+    @property
+    def cells(self) -> pl.DataFrame:
+        lines = [(r.row, *(r.cells.get(c, "") for c in self.columns)) for r in self.rows]
+        return pl.DataFrame(lines, schema=["row", *self.columns], orient="row")
 
 
 class Counting(httpx.BaseTransport):

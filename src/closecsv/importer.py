@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import polars as pl
+
 from closecsv.client import CloseClient
 from closecsv.errors import FatalError, OutcomeUnknown, RequestRejected
 from closecsv.journal import Entry, Journal
@@ -38,6 +40,7 @@ from closecsv.progress import NullProgress, Progress
 from closecsv.reconcile import Fields, Group, Reconciler, update_body
 from closecsv.report import (
     ImportReport,
+    Outcomes,
     ReportPaths,
     RowResult,
     RunStart,
@@ -110,59 +113,40 @@ def execute_plan(
     """Send ``plan`` (or, in a dry run, say what would be sent) and write the reports."""
     start = start or RunStart.now(client.stats, planned=plan.lookups)
     paths = ReportPaths.for_input(plan.source, settings.report_dir)
+    pending, settled = plan.pending(settings.dry_run), plan.settled(settings.dry_run)
     journal = None if settings.dry_run else Journal.open(paths.journal, plan.fingerprint)
     try:
         fields = Fields(schema, plan.kind)
-        fields.warm(r.type_id for r in plan.rows)
+        fields.warm(r.type_id for r in pending)
         reconciler = Reconciler(client, fields, settings.settle_seconds, sleep)
-        run = _Executor(client, plan, settings, progress, journal, reconciler).run()
+        executor = _Executor(client, plan.kind, settings, progress, journal, reconciler)
+        run = executor.run(pending, settled)
     finally:
         progress.close()
         if journal is not None:
             journal.close()
-    results = [run.results[r.row] for r in plan.rows]
-    write_reports(plan.columns, {r.row: r.cells for r in plan.rows}, results, paths)
-    return _report(client, plan, settings.dry_run, results, paths, start, run)
-
-
-def _report(
-    client: CloseClient,
-    plan: Plan,
-    dry_run: bool,
-    results: list[RowResult],
-    paths: ReportPaths,
-    start: RunStart,
-    run: _Run,
-) -> ImportReport:
-    return ImportReport(
-        kind=plan.kind.name,
-        source=plan.source,
-        input_sha256=file_sha256(plan.source),
-        dry_run=dry_run,
-        results=results,
-        paths=paths,
-        started_at=start.wall,
-        elapsed=time.monotonic() - start.clock,
-        requests=client.stats.requests - start.requests + start.planned,
-        rate_limited=client.stats.rate_limited - start.rate_limited,
-        lookups=plan.lookups,
-        warnings=list(plan.warnings),
-        interrupted=run.interrupted,
-        fatal=run.fatal,
+    outcomes = Outcomes.of(settled, run.results.values())
+    write_reports(plan.columns, plan.cells, outcomes, paths)
+    report = ImportReport(
+        plan.kind.name, plan.source, file_sha256(plan.source), settings.dry_run, outcomes, paths
     )
+    report.lookups, report.warnings = plan.lookups, list(plan.warnings)
+    report.interrupted, report.fatal = run.interrupted, run.fatal
+    return start.finish(report, client.stats)
 
 
 class _Executor:
     def __init__(
         self,
         client: CloseClient,
-        plan: Plan,
+        kind: Kind,
         settings: Settings,
         progress: Progress,
         journal: Journal | None,
         reconciler: Reconciler,
     ) -> None:
-        self.client, self.plan, self.kind = client, plan, plan.kind
+        self.client, self.kind = client, kind
+        self.rows: list[PlannedRow] = []
         self.settings, self.progress, self.journal = settings, progress, journal
         self.state = _Run()
         self.entries: dict[int, Entry] = journal.entries() if journal is not None else {}
@@ -170,17 +154,21 @@ class _Executor:
         self.reconciler.claim(e.instance_id for e in self.entries.values() if e.instance_id)
 
     # -- phases ------------------------------------------------------------------------------
-    def run(self) -> _Run:
+    def run(self, rows: list[PlannedRow], settled: pl.DataFrame) -> _Run:
+        """Handle ``rows`` one by one; ``settled`` (outcomes already known) counts as done."""
+        self.rows = rows
         try:
-            self._phases()
+            self._phases(settled)
         except KeyboardInterrupt:
             self._interrupt(set())
         self._leftovers()
         return self.state
 
-    def _phases(self) -> None:
+    def _phases(self, settled: pl.DataFrame) -> None:
         creates, updates, invalid = self._sort_rows()
-        self.progress.start(len(self.plan.rows), len(self.state.results))
+        self.progress.start(len(self.rows) + settled.height, len(self.state.results))
+        for status, n in settled.group_by("_status").len().sort("_status").iter_rows():
+            self.progress.advance(status, n)
         self._record(_failed(row, row.error or "invalid row") for row in invalid)
         if updates:
             self._updates(updates)
@@ -190,7 +178,7 @@ class _Executor:
     def _sort_rows(self) -> tuple[list[PlannedRow], list[PlannedRow], list[PlannedRow]]:
         """Take finished rows from the journal; return pending creates, updates, invalid rows."""
         sorted_rows: dict[str, list[PlannedRow]] = {"create": [], "update": [], "failed": []}
-        for row in self.plan.rows:
+        for row in self.rows:
             entry = self.entries.get(row.row)
             if row.action != "failed" and entry is not None and entry.state in ("done", "failed"):
                 self.state.results[row.row] = _from_entry(entry, row)
@@ -271,7 +259,7 @@ class _Executor:
     def _leftovers(self) -> None:
         """Rows the run did not finish: stopped first, or still in doubt after the rounds."""
         stopped = self.state.stop.is_set()
-        for row in (r for r in self.plan.rows if r.row not in self.state.results):
+        for row in (r for r in self.rows if r.row not in self.state.results):
             reason = IN_DOUBT if self._in_doubt(row) and not stopped else NOT_SENT
             self.state.results[row.row] = RowResult(row.row, "skipped", None, row.lead_id, reason)
 

@@ -29,15 +29,8 @@ from closecsv.csvio import READ_ERROR, ROW, read_table
 from closecsv.errors import ConfigError
 from closecsv.headers import Columns, apply_map, check_headers, load_map
 from closecsv.kinds import LEAD_COLUMNS, Kind
-from closecsv.plan_values import (
-    ACTION,
-    TYPE_ERROR,
-    TYPE_ID,
-    PlannedRow,
-    assemble,
-    cell_column,
-    convert_columns,
-)
+from closecsv.plan_rows import ACTION, TYPE_ERROR, TYPE_ID, PlannedRow, PlannedRows
+from closecsv.plan_values import assemble, convert_columns
 from closecsv.resolve import LEAD_ERROR, LEAD_ID, Api, Resolver
 from closecsv.schema import FieldInfo, Schema, TypeInfo, suggest
 from closecsv.values import ValueOptions, unneutralise_expr
@@ -95,14 +88,35 @@ class ImportOptions:
 
 @dataclass
 class Plan:
+    """What to send, as frames: ``cells`` is the file as read (``ROW`` and the file's own
+    columns, for the reports), ``planned`` every row's action, lead, error and payload."""
+
     kind: Kind
     source: Path
     columns: list[str]
-    rows: list[PlannedRow]
+    planned: PlannedRows
+    cells: pl.DataFrame
     fingerprint: str
     blank_lines: int
     warnings: list[str] = field(default_factory=list)
     lookups: int = 0
+
+    def pending(self, dry_run: bool) -> list[PlannedRow]:
+        """The rows the executor handles one by one: updates, and creates unless dry."""
+        return self.planned.pending(dry_run)
+
+    def settled(self, dry_run: bool) -> pl.DataFrame:
+        """The outcomes of the other rows: failed, and in a dry run the would-be creates."""
+        return self.planned.settled(dry_run)
+
+    def every_row(self) -> list[PlannedRow]:
+        """Every row as a :class:`PlannedRow`, in file order (one object a row)."""
+        return self.planned.every_row()
+
+    def cells_of(self, row: int) -> dict[str, str]:
+        """The record of spreadsheet row ``row`` as read, by column name."""
+        [record] = self.cells.filter(pl.col(ROW) == row).drop(ROW).fill_null("").to_dicts()
+        return record
 
 
 def build_plan(client: Api, schema: Schema, kind: Kind, path: Path, options: ImportOptions) -> Plan:
@@ -121,14 +135,15 @@ def build_plan(client: Api, schema: Schema, kind: Kind, path: Path, options: Imp
     resolver = Resolver(client, options.default_region, options.on_ambiguous)
     frame = _with_leads(frame, cols, resolver)
     frame, outputs = convert_columns(frame, cols, kind, types, options, resolver)
-    rows = assemble(frame, table.columns, cols, kind, types, outputs, options, resolver)
+    planned = assemble(frame, cols, kind, types, outputs, options, resolver)
     digest = _fingerprint(table.sha256, kind, options, mapping)
     warnings = [*table.warnings, *cols.warnings, *_excel_numbers(frame, cols)]
     return Plan(
         kind,
         path,
         table.columns,
-        rows,
+        planned,
+        table.frame.select(ROW, *table.columns),
         digest,
         table.blank_lines,
         warnings,
@@ -190,8 +205,7 @@ def _types_in_play(
 
 
 def _unescape(frame: pl.DataFrame, columns: list[str], cols: Columns, raw: bool) -> pl.DataFrame:
-    """Keep the cells as read (for the reports) under ``cell_column``; un-escape the rest."""
-    frame = frame.with_columns(pl.col(c).alias(cell_column(i)) for i, c in enumerate(columns))
+    """Un-escape the used cells (the plan keeps the frame as read for the reports)."""
     if raw:
         return frame
     used = [c for c in columns if c not in cols.ignored]

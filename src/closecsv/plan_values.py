@@ -1,22 +1,33 @@
-"""Plan, second part: column values as Polars expressions, then one :class:`PlannedRow` per row.
+"""Plan, second part: column values as Polars expressions, then the planned rows' frame.
 
 :func:`convert_columns` adds a value and an error column per output (an API key fed by a file
 column; a ``custom.`` column that names different fields in different types has one output
-per field).  :func:`assemble` walks the rows once to build payloads: the only per-row Python,
-plus the per-lead look-ups of ``contact`` and ``custom_object`` values.
+per field).  :func:`assemble` adds each row's payload columns and error as expressions and
+hands them to :class:`~closecsv.plan_rows.PlannedRows`, which builds Python rows only for
+updates and for rows with ``contact``/``custom_object`` values (looked up per lead).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from closecsv.csvio import READ_ERROR, ROW
 from closecsv.headers import Columns
 from closecsv.kinds import ACTIVITIES, Kind
+from closecsv.plan_rows import (
+    ACTION,
+    ERROR,
+    HEAD,
+    INSTANCE,
+    TYPE_ERROR,
+    TYPE_ID,
+    Layout,
+    PlannedRows,
+)
 from closecsv.resolve import LEAD_ERROR, LEAD_ID, Resolver
 from closecsv.schema import FieldInfo, TypeInfo
 from closecsv.values import (
@@ -33,7 +44,6 @@ from closecsv.values import status as status_conv
 if TYPE_CHECKING:
     from closecsv.plan import ImportOptions
 
-TYPE_ID, TYPE_ERROR, ACTION = "__closecsv_type_id", "__closecsv_type_error", "__closecsv_action"
 Maker = Callable[[pl.Expr, ValueOptions, Mapping[str, str]], Converted]
 STANDARD: dict[str, tuple[str, Maker]] = {
     "user": ("user_id", lambda c, o, u: lookup(c, u, "user")),
@@ -44,11 +54,6 @@ STANDARD: dict[str, tuple[str, Maker]] = {
     "pinned": ("pinned", lambda c, o, u: pinned(c)),
     "name": ("name", lambda c, o, u: text(c)),
 }
-
-
-def cell_column(index: int) -> str:
-    """The frame column holding file column ``index`` exactly as read (before un-escaping)."""
-    return f"__closecsv_cell{index}"
 
 
 @dataclass(frozen=True)
@@ -65,21 +70,6 @@ class Output:
     custom: bool = False
     number: bool = False
     echo: bool = False  # repeats another output's column (date_created as activity_at)
-
-
-@dataclass
-class PlannedRow:
-    """One data row, planned (docs/ARCHITECTURE.md, Import pipeline contract)."""
-
-    row: int
-    cells: dict[str, str]
-    action: Literal["create", "update", "failed"]
-    type_id: str | None
-    instance_id: str | None
-    lead_id: str | None
-    payload: dict[str, Any]
-    clear: frozenset[str] = frozenset()
-    error: str | None = None
 
 
 def convert_columns(
@@ -150,49 +140,32 @@ def _group_fields(by_type: Mapping[str, FieldInfo]) -> dict[str, tuple[FieldInfo
 
 def assemble(
     frame: pl.DataFrame,
-    columns: list[str],
     cols: Columns,
     kind: Kind,
     types: Sequence[TypeInfo],
     outputs: list[Output],
     options: ImportOptions,
     resolver: Resolver,
-) -> list[PlannedRow]:
-    """One :class:`PlannedRow` per row of ``frame``, in file order.
+) -> PlannedRows:
+    """The planned rows of ``frame``, kept as a frame (:mod:`closecsv.plan_rows`).
 
     Which outputs serve a row, its error message and its create defaults are Polars
-    expressions; the loop only zips the surviving values into payload dicts.
+    expressions; only update rows and rows with a value looked up on their lead are built
+    as Python objects here.
     """
     rules = _Rules(cols, kind, types, outputs, options, resolver)
     final = frame.with_columns(rules.payload_columns()).with_columns(rules.error())
     scoped = _Scoped(resolver, final, outputs)
     keys = [*rules.default_keys, *(o.key for o in outputs)]  # given values override defaults
-    numbers = {o.key for o in outputs if o.number}
     values = [f"__d{i}" for i in range(len(rules.default_keys))]
     values += [f"__p{i}" for i in range(len(outputs))]
     clears = [f"__c{i}" for i, o in enumerate(outputs) if o.custom and options.clear_empty]
-    head = [ROW, ACTION, TYPE_ID, "__instance", LEAD_ID, "__error"]
-    body = final.select(*head, *values, *clears)
-    cells = final.select(
-        pl.col(cell_column(i)).fill_null("").alias(c) for i, c in enumerate(columns)
-    )
-    rows = []
-    for rec, cell in zip(body.iter_rows(), cells.iter_rows(named=True), strict=True):
-        row, action, type_id, instance_id, lead_id, error = rec[:6]
-        payload = {k: v for k, v in zip(keys, rec[6 : 6 + len(keys)], strict=True) if v is not None}
-        for key in numbers & payload.keys():
-            payload[key] = _plain(payload[key])
-        error = error or scoped.apply(payload, lead_id, row)
-        if error:
-            rows.append(
-                PlannedRow(row, cell, "failed", type_id, instance_id, lead_id, {}, error=error)
-            )
-        else:
-            clear = frozenset(c for c in rec[6 + len(keys) :] if c)
-            rows.append(
-                PlannedRow(row, cell, action, type_id, instance_id, lead_id, payload, clear)
-            )
-    return rows
+    body = final.select(*HEAD, *values, *clears)
+    layout = Layout(keys, frozenset(o.key for o in outputs if o.number), len(clears))
+    looked_up = {o.key for o in outputs if o.scoped}
+    given = [pl.col(f"__p{i}").is_not_null() for i, o in enumerate(outputs) if o.key in looked_up]
+    per_row = (pl.col(ACTION) == "update") | pl.any_horizontal(pl.lit(False), *given)
+    return PlannedRows(body, layout, per_row, scoped.apply)
 
 
 class _Rules:
@@ -238,7 +211,7 @@ class _Rules:
         exprs += [pl.when(self.create).then(d).alias(f"__d{i}") for i, d in enumerate(defaults)]
         id_col = self.cols.standard.get(self.kind.id_column)
         instance = pl.col(id_col).str.strip_chars() if id_col else pl.lit(None, pl.String)
-        return [*exprs, pl.when(~self.create).then(instance).alias("__instance")]
+        return [*exprs, pl.when(~self.create).then(instance).alias(INSTANCE)]
 
     def error(self) -> pl.Expr:
         parts = [pl.col(TYPE_ERROR), *self._create_needs()]
@@ -251,7 +224,7 @@ class _Rules:
         return (
             pl.when(message.is_not_null())
             .then(pl.format("row {}: {}", pl.col(ROW), message))
-            .alias("__error")
+            .alias(ERROR)
         )
 
     def _conversion(self, out: Output) -> pl.Expr:
@@ -366,13 +339,6 @@ class _Scoped:
         if not hit:
             errors.append(f"column {out.column!r}: no single {noun} {item!r} on lead {lead_id}")
         return hit or None
-
-
-def _plain(value: Any) -> Any:
-    """Polars values as JSON values: integral floats as ints."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return int(value)
-    return value
 
 
 def _leads_with(frame: pl.DataFrame, outputs: list[Output]) -> set[str]:

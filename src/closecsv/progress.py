@@ -20,8 +20,8 @@ class Progress(Protocol):
     def start(self, total: int, already: int) -> None:
         """``total`` rows in the job, of which ``already`` were finished by an earlier run."""
 
-    def advance(self, status: str) -> None:
-        """One more row finished with this ``_status``."""
+    def advance(self, status: str, rows: int = 1) -> None:
+        """``rows`` more rows (one by default) finished with this ``_status``."""
 
     def note(self, message: str) -> None:
         """A message for the user (a retry wave, a reconcile, a stop)."""
@@ -35,7 +35,7 @@ class NullProgress:
     def start(self, total: int, already: int) -> None:
         pass
 
-    def advance(self, status: str) -> None:
+    def advance(self, status: str, rows: int = 1) -> None:
         pass
 
     def note(self, message: str) -> None:
@@ -65,11 +65,11 @@ class BarProgress:
             leave=True,
         )
 
-    def advance(self, status: str) -> None:
-        self._counts[status] += 1
+    def advance(self, status: str, rows: int = 1) -> None:
+        self._counts[status] += rows
         if self._bar is not None:
             self._bar.set_postfix(dict(sorted(self._counts.items())), refresh=False)
-            self._bar.update(1)
+            self._bar.update(rows)
 
     def note(self, message: str) -> None:
         if self._bar is not None:
@@ -110,8 +110,8 @@ class LogProgress:
         if already:
             self.note(f"{self._label}: resuming, {already} of {total} rows already finished")
 
-    def advance(self, status: str) -> None:
-        self._counts[status] += 1
+    def advance(self, status: str, rows: int = 1) -> None:
+        self._counts[status] += rows
         now = self._clock()
         if now - self._last >= self._interval:
             self._last = now

@@ -4,7 +4,10 @@
 ``_id``, ``_lead_id``, ``_error``; ``<stem>.errors.csv`` only the failed rows, their columns
 plus ``_row`` and ``_error``, so it can be fixed and imported again as it is.  An input that
 already carries one of these report columns (a re-imported errors file) has it replaced, not
-repeated.  Both files are written under a temporary name and renamed when complete; the
+repeated.  The outcomes are a frame in the report's own columns (:class:`Outcomes`), joined to
+the cells as read and written by Polars in slices (minimal quoting, CRLF, empty and missing
+cells both empty: what :mod:`csv` writes).  Both files are written under a temporary name and
+renamed when complete; the
 temporary file is created new (``O_EXCL``, no symlink followed, mode 0600: the rows are
 customer data).  A failed write (disk full) is a :class:`FatalError` that says the journal is
 intact, so the same command writes the reports again without sending anything twice.
@@ -12,22 +15,33 @@ intact, so the same command writes the reports again without sending anything tw
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import os
 import secrets
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, Protocol, overload
+
+import polars as pl
 
 from closecsv.errors import FatalError
 
 REPORT_COLUMNS = ("_row", "_status", "_id", "_lead_id", "_error")
 ERROR_COLUMNS = ("_row", "_error")
+OUTCOME_SCHEMA = pl.Schema(
+    {
+        "_row": pl.Int64(),
+        "_status": pl.String(),
+        "_id": pl.String(),
+        "_lead_id": pl.String(),
+        "_error": pl.String(),
+    }
+)
+SLICE = 100_000  # rows rendered to text at a time
 STATUS_ORDER = (
     "created",
     "updated",
@@ -49,6 +63,39 @@ class RowResult:
     instance_id: str | None = None
     lead_id: str | None = None
     error: str | None = None
+
+
+class Outcomes(Sequence[RowResult]):
+    """Every row's outcome as a frame (``OUTCOME_SCHEMA``, by row); rows read on demand."""
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self.frame = frame.sort("_row")
+
+    @classmethod
+    def of(cls, settled: pl.DataFrame, results: Iterable[RowResult]) -> Outcomes:
+        """``settled`` (already a frame) and the rows' own ``results``, together."""
+        lines = [(r.row, r.status, r.instance_id, r.lead_id, r.error) for r in results]
+        sent = pl.DataFrame(lines, schema=OUTCOME_SCHEMA, orient="row")
+        return cls(pl.concat([settled.cast(OUTCOME_SCHEMA), sent]))
+
+    def counts(self) -> Counter[str]:
+        grouped = self.frame.group_by("_status").len().iter_rows()
+        return Counter({str(status): int(n) for status, n in grouped})
+
+    def __len__(self) -> int:
+        return self.frame.height
+
+    @overload
+    def __getitem__(self, index: int) -> RowResult: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[RowResult]: ...
+    def __getitem__(self, index: int | slice) -> RowResult | Sequence[RowResult]:
+        if isinstance(index, slice):
+            return list(self)[index]
+        return RowResult(*self.frame.row(index))
+
+    def __iter__(self) -> Iterator[RowResult]:
+        return (RowResult(*line) for line in self.frame.iter_rows())
 
 
 @dataclass(frozen=True)
@@ -88,6 +135,13 @@ class RunStart:
         wall, clock = datetime.now().astimezone(), time.monotonic()
         return cls(wall, clock, stats.requests, stats.rate_limited, planned)
 
+    def finish(self, report: ImportReport, stats: Counters) -> ImportReport:
+        """``report`` with the start time, the elapsed time and the requests since the start."""
+        report.started_at, report.elapsed = self.wall, time.monotonic() - self.clock
+        report.requests = stats.requests - self.requests + self.planned
+        report.rate_limited = stats.rate_limited - self.rate_limited
+        return report
+
 
 @dataclass
 class ImportReport:
@@ -97,10 +151,10 @@ class ImportReport:
     source: Path
     input_sha256: str
     dry_run: bool
-    results: list[RowResult]
+    results: Sequence[RowResult]  # every row, in row order (:class:`Outcomes` from a run)
     paths: ReportPaths
-    started_at: datetime
-    elapsed: float
+    started_at: datetime = field(default_factory=lambda: datetime.now().astimezone())
+    elapsed: float = 0.0
     requests: int = 0
     rate_limited: int = 0
     lookups: int = 0
@@ -109,12 +163,15 @@ class ImportReport:
     fatal: FatalError | None = None  # the error that stopped the run (auth, network)
 
     def counts(self) -> dict[str, int]:
-        seen = Counter(r.status for r in self.results)
+        if isinstance(self.results, Outcomes):
+            seen = self.results.counts()
+        else:
+            seen = Counter(r.status for r in self.results)
         return {s: seen[s] for s in STATUS_ORDER if seen[s]}
 
     @property
     def failed(self) -> int:
-        return sum(1 for r in self.results if r.status == "failed")
+        return self.counts().get("failed", 0)
 
     @property
     def exit_code(self) -> int:
@@ -135,28 +192,20 @@ def file_sha256(path: Path) -> str:
 
 
 def write_reports(
-    columns: Sequence[str],
-    cells: Mapping[int, Mapping[str, str]],
-    results: Iterable[RowResult],
-    paths: ReportPaths,
+    columns: Sequence[str], cells: pl.DataFrame, outcomes: Outcomes, paths: ReportPaths
 ) -> None:
-    """Write both CSVs (temp name, then rename).  ``cells`` maps a row number to its record."""
+    """Write both CSVs (temp name, then rename).  ``cells``: ``row`` (Int64, the name of its
+    first column) and the file's ``columns`` as read; every outcome row has its record."""
     own = [c for c in columns if c not in REPORT_COLUMNS]
-    ordered = sorted(results, key=lambda r: r.row)
-    result_rows = (_result_line(own, cells.get(r.row, {}), r) for r in ordered)
-    _write_atomic(paths.results, [*own, *REPORT_COLUMNS], result_rows)
-    failed = (r for r in ordered if r.status == "failed")
-    error_rows = ([*_cells(own, cells.get(r.row, {})), str(r.row), r.error or ""] for r in failed)
-    _write_atomic(paths.errors, [*own, *ERROR_COLUMNS], error_rows)
-
-
-def _cells(columns: Sequence[str], record: Mapping[str, str]) -> list[str]:
-    return [record.get(c, "") for c in columns]
-
-
-def _result_line(columns: Sequence[str], record: Mapping[str, str], r: RowResult) -> list[str]:
-    extra = [str(r.row), r.status, r.instance_id or "", r.lead_id or "", r.error or ""]
-    return [*_cells(columns, record), *extra]
+    records = cells.select(pl.col(cells.columns[0]).alias("_row"), *own)
+    frame = outcomes.frame
+    if records["_row"].equals(frame["_row"]):
+        table = pl.concat([records.drop("_row"), frame], how="horizontal")
+    else:
+        table = frame.join(records, on="_row", how="left", maintain_order="left")
+    _write_atomic(paths.results, table.select(*own, *REPORT_COLUMNS))
+    failed = table.filter(pl.col("_status") == "failed")
+    _write_atomic(paths.errors, failed.select(*own, *ERROR_COLUMNS))
 
 
 def _create(path: Path) -> IO[str]:
@@ -165,14 +214,21 @@ def _create(path: Path) -> IO[str]:
     return os.fdopen(os.open(path, flags, 0o600), "w", encoding="utf-8", newline="")
 
 
-def _write_atomic(path: Path, header: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+def _text(table: pl.DataFrame) -> pl.DataFrame:
+    """Empty text as missing: Polars quotes ``""``, :mod:`csv` writes nothing for both."""
+    texts = [c for c, t in table.schema.items() if t == pl.String]
+    return table.with_columns(pl.col(texts).replace("", None))
+
+
+def _write_atomic(path: Path, table: pl.DataFrame) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with _create(tmp) as fh:
-            writer = csv.writer(fh)
-            writer.writerow(header)
-            writer.writerows(rows)
+            fh.write(table.head(0).write_csv(line_terminator="\r\n"))
+            for start in range(0, table.height, SLICE):
+                part = _text(table.slice(start, SLICE))
+                fh.write(part.write_csv(include_header=False, line_terminator="\r\n"))
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

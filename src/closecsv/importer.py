@@ -14,6 +14,10 @@
    request and after the answer; a lost answer goes back to step 2, for a few rounds;
 5. writes the results and errors CSVs and returns an :class:`~closecsv.report.ImportReport`.
 
+Only the plan's *pending* rows are handled one by one (updates, and creates that are really
+sent); the rows it settled (failed, and in a dry run the would-be creates) stay a frame and
+meet the per-row results in :class:`~closecsv.report.Outcomes`.
+
 Ctrl-C stops sending, lets the requests in flight finish and flushes the reports
 (``interrupted``); an auth or network failure does the same and keeps the error (``fatal``).
 Nothing here knows click or tqdm: progress goes through a :class:`~closecsv.progress.Progress`.

@@ -160,7 +160,9 @@ def test_ctrl_c_twice_stops_at_once_and_the_rerun_reconciles(tmp_path: Path) -> 
         time.sleep(0.05)
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=30)
-        assert proc.returncode == 130
+        # 130 from closecsv, or death by SIGINT when the second press lands during the
+        # interpreter's own shutdown: a shell shows 130 for both.
+        assert proc.returncode in (130, -signal.SIGINT)
         done = subprocess.run(
             command(url, path), env=env(), capture_output=True, text=True, check=False
         )

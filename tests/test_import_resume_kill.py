@@ -65,6 +65,8 @@ def command(url: str, path: Path) -> list[str]:
         str(path),
         "--concurrency",
         "4",
+        "--settle-seconds",
+        "0.5",  # the sandbox's lists never lag
     ]
 
 

@@ -87,12 +87,13 @@ def test_no_output_file_or_log_holds_the_key(tmp_path: Path, debug_log: Path) ->
     good = write_calls(tmp_path / "calls.csv", sandbox, 30, frozenset({3, 17}))
     with sandbox.serve() as url:
         cli = Streams(url)
-        assert cli("import", "activities", str(good), "--json") == 1  # two rejected rows
+        assert cli("import", "activities", str(good), "--json", "--settle-seconds", "0.2") == 1
         out = tmp_path / "export-csv"
         assert cli("export", "activities", "--out-dir", str(out)) == 0
         assert sandbox.dispatcher.status_counts[0] > 0  # commit+drop happened (and 5xx)
         sandbox.dispatcher.faults = FaultPlan(0.0, 0)  # the rest without faults: faster
-        assert cli("import", "activities", str(good), "--json") == 1  # rerun from the journal
+        rerun = ("import", "activities", str(good), "--json", "--settle-seconds", "0.2")
+        assert cli(*rerun) == 1  # rerun from the journal
         assert cli("validate", "activities", str(good)) == 1
         state = str(tmp_path / "state.json")
         assert cli("export", "activities", "--out-dir", str(out / "pq"), "--format", "parquet") == 0

@@ -449,6 +449,15 @@ IMPORT_OPTIONS = (
         help="Keep a leading ' before = + - @ (by default it is removed, undoing export's "
         "formula neutralising).",
     ),
+    click.option(
+        "--settle-seconds",
+        type=click.FloatRange(min=0),
+        default=10.0,
+        show_default=True,
+        metavar="S",
+        help="A create whose answer was lost and that Close does not list yet is looked up "
+        "again this long after it was sent, before it is sent again (Close's lists can lag).",
+    ),
     click.option("--json", "as_json", is_flag=True, help="Print a JSON run receipt on stdout."),
 )
 

@@ -76,6 +76,7 @@ class Settings:
             concurrency=max(1, options.concurrency),
             default_status=options.status,
             report_dir=options.report_dir,
+            settle_seconds=options.settle_seconds,
         )
 
 

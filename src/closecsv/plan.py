@@ -59,6 +59,7 @@ class ImportOptions:
     default_region: str = "US"
     raw: bool = False
     delimiter: str = ","
+    settle_seconds: float = 10.0  # how long a lost create may take to show in Close's lists
 
     def check(self) -> None:
         """Raise :class:`ConfigError` for options that cannot work."""
@@ -78,7 +79,7 @@ class ImportOptions:
     def payload_key(self) -> dict[str, Any]:
         """The options that change what is sent (part of the job fingerprint)."""
         changing = asdict(self)
-        for name in ("dry_run", "report_dir", "concurrency", "map_file"):
+        for name in ("dry_run", "report_dir", "concurrency", "map_file", "settle_seconds"):
             changing.pop(name)
         return changing
 

@@ -11,6 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from closecsv.cli import main
+from closecsv.errors import InputError
+from closecsv.kinds import ACTIVITIES
+from closecsv.schema import Schema
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
 
 
@@ -87,3 +90,23 @@ def test_template_refuses_to_overwrite(sandbox_url: str, tmp_path: Path) -> None
     assert code == 2
     assert "exists" in err
     assert target.read_text(encoding="utf-8") == "mine"
+
+
+class TwoNamedAlike:
+    """A type listing with two types of one name (Close does not forbid it)."""
+
+    def get(self, path: str, params: object = None) -> dict[str, object]:
+        if path == "custom_activity/":
+            return {
+                "data": [{"id": "actitype_a", "name": "Call"}, {"id": "actitype_b", "name": "Call"}]
+            }
+        return {"fields": []}
+
+
+def test_a_name_shared_by_two_types_is_refused_and_the_id_works() -> None:
+    schema = Schema(TwoNamedAlike())
+    with pytest.raises(
+        InputError, match=r"2 custom activity types are named 'Call' \(actitype_a, actitype_b\)"
+    ):
+        schema.find(ACTIVITIES, "Call")
+    assert schema.find(ACTIVITIES, "actitype_b").id == "actitype_b"

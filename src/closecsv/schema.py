@@ -135,9 +135,16 @@ class Schema:
     def find(self, kind: Kind, ref: str) -> TypeInfo:
         """A type by exact name or id; an :class:`InputError` with suggestions otherwise."""
         raws = self.raw_types(kind)
-        for raw in raws:
-            if raw.get("id") == ref or raw.get("name") == ref:
-                return self.type_info(kind, raw)
+        by_id = [r for r in raws if r.get("id") == ref]
+        by_name = [r for r in raws if r.get("name") == ref]
+        if by_id or len(by_name) == 1:
+            return self.type_info(kind, (by_id or by_name)[0])
+        if by_name:
+            ids = ", ".join(str(r["id"]) for r in by_name)
+            raise InputError(
+                f"{len(by_name)} {kind.noun} types are named {ref!r} ({ids})",
+                hint="give the type by its id instead of its name",
+            )
         names = [str(r.get("name")) for r in raws]
         raise InputError(
             f"unknown {kind.noun} type {ref!r}",

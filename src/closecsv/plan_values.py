@@ -102,13 +102,21 @@ def convert_columns(
                 key=key,
                 scoped="contact" if name == "contact" else None,
             )
+    echoes: list[pl.Expr] = []
     if "date_created" in cols.standard and "activity_at" not in cols.standard:
-        add(
-            datetime_(pl.col(cols.standard["date_created"]), opts),
-            column=cols.standard["date_created"],
-            key="activity_at",
-            echo=True,
+        # a copy of date_created's value, not a second conversion; its error is never shown
+        source = next(o.value for o in outputs if o.key == "date_created")
+        n = len(outputs)
+        outputs.append(
+            Output(
+                column=cols.standard["date_created"],
+                key="activity_at",
+                value=f"__v{n}",
+                error=f"__e{n}",
+                echo=True,
+            )
         )
+        echoes += [pl.col(source).alias(f"__v{n}"), pl.lit(None, pl.String).alias(f"__e{n}")]
     for column, by_type in cols.custom.items():
         for fld, type_ids in _group_fields(by_type).values():
             scoped = fld.type if fld.type in ("contact", "custom_object") else None
@@ -123,7 +131,8 @@ def convert_columns(
                 number=fld.type == "number",
             )
     staged = frame.with_columns(stage.values()) if stage else frame
-    return staged.with_columns(exprs).drop(stage.keys()), outputs
+    converted = staged.with_columns(exprs).drop(stage.keys())
+    return (converted.with_columns(echoes) if echoes else converted), outputs
 
 
 def _has_user_fields(cols: Columns) -> bool:

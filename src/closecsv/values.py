@@ -114,25 +114,23 @@ def number(cell: pl.Expr) -> Converted:
 
 
 def _local_part(cell: pl.Expr) -> pl.Expr:
-    """The date-time without its offset, as ``YYYY-MM-DDTHH:MM:SS[.f]`` text."""
-    local = cell.str.replace(_OFFSET, "").str.replace(r"^(\d{4}-\d\d-\d\d) ", "${1}T")
+    """The date-time without its offset, as ``YYYY-MM-DDTHH:MM:SS[.f]`` text.
+
+    A chain of replaces, not ``when``/``then``: Polars computes every branch of a ``when``
+    on the whole column, and the shared ``local`` once per use (4x slower at 1M rows).
+    """
     return (
-        pl.when(local.str.contains(r"^\d{4}-\d\d-\d\d$"))
-        .then(local + "T00:00:00")
-        .when(local.str.contains(r"^\d{4}-\d\d-\d\dT\d\d:\d\d$"))
-        .then(local + ":00")
-        .otherwise(local)
+        cell.str.replace(_OFFSET, "")
+        .str.replace(r"^(\d{4}-\d\d-\d\d) ", "${1}T")
+        .str.replace(r"^(\d{4}-\d\d-\d\d)$", "${1}T00:00:00")
+        .str.replace(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d)$", "${1}:00")
     )
 
 
 def _offset(cell: pl.Expr) -> pl.Expr:
     """``+HH:MM`` for a value that carries an offset (``Z`` is ``+00:00``), else null."""
     raw = pl.when(cell.str.len_chars() > 10).then(cell.str.extract(f"({_OFFSET})", 1))
-    return (
-        pl.when(raw.str.to_uppercase() == "Z")
-        .then(pl.lit("+00:00"))
-        .otherwise(raw.str.replace(r"^([+-]\d\d):?(\d\d)$", "${1}:${2}"))
-    )
+    return raw.str.replace(r"^[Zz]$", "+00:00").str.replace(r"^([+-]\d\d):?(\d\d)$", "${1}:${2}")
 
 
 def _parse_local(cell: pl.Expr, opts: ValueOptions) -> pl.Expr:

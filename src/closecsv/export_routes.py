@@ -29,11 +29,12 @@ with one ``_skip`` probe at ``100·L``: an empty page means the org route is not
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
+from closecsv.api import Api
 from closecsv.errors import RequestRejected
 from closecsv.kinds import ACTIVITIES, Kind
 from closecsv.paging import Window as PagingWindow
@@ -44,25 +45,6 @@ BATCH = 500
 OBJECT_WINDOW = 5000
 ACTIVITY_OBJECT = "activity.custom_activity"
 OBJECT_OBJECT = "custom_object"
-
-
-class Api(Protocol):
-    def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]: ...
-
-    def post(self, path: str, json: Mapping[str, Any]) -> dict[str, Any]: ...
-
-    def paginate(
-        self, path: str, params: Mapping[str, Any] | None = None, *, page_size: int | None = None
-    ) -> Iterator[dict[str, Any]]: ...
-
-    def search(
-        self,
-        query: dict[str, Any],
-        fields: dict[str, list[str]],
-        *,
-        page_size: int = 200,
-        sort: list[dict[str, Any]] | None = None,
-    ) -> list[dict[str, Any]]: ...
 
 
 def stamp(moment: datetime) -> str:

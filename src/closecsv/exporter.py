@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from closecsv.api import Api
 from closecsv.errors import ConfigError, FatalError
 from closecsv.export_files import MANIFEST, file_names, prepare_out_dir, write_atomic_text
 from closecsv.export_routes import (
-    Api,
     Estimate,
     Scope,
     Window,

@@ -14,34 +14,21 @@ name.  Custom objects: one ``GET custom_object/`` per (lead, object type) that a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import phonenumbers
 import polars as pl
+
+from closecsv.api import ReadApi
+
+Api = ReadApi  # the name plan.py and tests know
 
 CHUNK = 150
 LEAD_FIELDS = ["id", "display_name", "name", "contacts"]
 SOURCES = ("lead_id", "lead_email", "lead_phone", "lead_name")
 LEAD_ID, LEAD_ERROR = "__closecsv_lead_id", "__closecsv_lead_error"
-
-
-class Api(Protocol):
-    def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]: ...
-
-    def paginate(
-        self, path: str, params: Mapping[str, Any] | None = None, *, page_size: int | None = None
-    ) -> Iterator[dict[str, Any]]: ...
-
-    def search(
-        self,
-        query: dict[str, Any],
-        fields: dict[str, list[str]],
-        *,
-        page_size: int = 200,
-        sort: list[dict[str, Any]] | None = None,
-    ) -> list[dict[str, Any]]: ...
 
 
 def e164(value: str, region: str) -> str | None:

@@ -41,7 +41,6 @@ OUTCOME_SCHEMA = pl.Schema(
         "_error": pl.String(),
     }
 )
-SLICE = 100_000  # rows rendered to text at a time
 STATUS_ORDER = (
     "created",
     "updated",
@@ -208,16 +207,16 @@ def write_reports(
     _write_atomic(paths.errors, failed.select(*own, *ERROR_COLUMNS))
 
 
-def _create(path: Path) -> IO[str]:
+def _create(path: Path) -> IO[bytes]:
     """A new file for writing: never an existing one, never through a symlink."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    return os.fdopen(os.open(path, flags, 0o600), "w", encoding="utf-8", newline="")
+    return os.fdopen(os.open(path, flags, 0o600), "wb")
 
 
-def _text(table: pl.DataFrame) -> pl.DataFrame:
+def _text(table: pl.DataFrame) -> pl.LazyFrame:
     """Empty text as missing: Polars quotes ``""``, :mod:`csv` writes nothing for both."""
     texts = [c for c, t in table.schema.items() if t == pl.String]
-    return table.with_columns(pl.col(texts).replace("", None))
+    return table.lazy().with_columns(pl.col(texts).replace("", None))
 
 
 def _write_atomic(path: Path, table: pl.DataFrame) -> None:
@@ -225,10 +224,8 @@ def _write_atomic(path: Path, table: pl.DataFrame) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with _create(tmp) as fh:
-            fh.write(table.head(0).write_csv(line_terminator="\r\n"))
-            for start in range(0, table.height, SLICE):
-                part = _text(table.slice(start, SLICE))
-                fh.write(part.write_csv(include_header=False, line_terminator="\r\n"))
+            # one streaming pass: Polars renders and writes the rows in batches
+            _text(table).sink_csv(fh, line_terminator="\r\n")
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

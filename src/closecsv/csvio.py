@@ -82,7 +82,7 @@ def read_table(
         data = data.replace(b"\r", b"\n")  # classic Mac line endings
     lines = _line_frame(data, path)
     _check_quotes(lines, delimiter, path)
-    records = _records(lines)
+    records = _records(lines, delimiter, b"\x00" in data)
     header_rec = _header_record(records, path)
     names = _parse_header(lines, header_rec, delimiter, path)
     header_line = int(records["line"][header_rec])
@@ -160,7 +160,7 @@ def _decode(raw: bytes, encoding: str, path: Path) -> str:
 
 
 def _check_utf8(raw: bytes, path: Path) -> None:
-    if raw.count(b"\x00") * 10 > len(raw) > 0:
+    if b"\x00" in raw and raw.count(b"\x00") * 10 > len(raw) > 0:
         raise InputError(
             f"{path}: the file is full of NUL bytes, so it is probably UTF-16 or UTF-32",
             hint="pass --encoding utf-16 (Excel 'Unicode Text'), or re-save as CSV UTF-8",
@@ -238,29 +238,39 @@ def _re_escape(char: str) -> str:
     return "\\" + char if not char.isalnum() else char
 
 
-def _records(lines: pl.DataFrame) -> pl.DataFrame:
-    """One row per record: first line, cell count, blank (only spaces) and NUL flags."""
+def _records(lines: pl.DataFrame, sep: str, nul: bool) -> pl.DataFrame:
+    """One row per record: first line, cell count, blank (only spaces) and NUL flags.
+
+    A line's separators outside quotes: its matches of ``"[^"]*"|sep`` (leftmost first, so a
+    quoted stretch swallows the separators inside it) less its quoted stretches, which are
+    half its quotes (each stretch takes the next two).  A line that continues or ends a
+    quoted cell counts as if wrapped in quotes at that end.
+    """
     text = pl.col(_LINE)
+    spans = lines["before"].any()
     wrapped = (
         pl.when(pl.col("before")).then(pl.lit('"')).otherwise(pl.lit(""))
         + text
         + pl.when(pl.col("after")).then(pl.lit('"')).otherwise(pl.lit(""))
+        if spans or lines["after"].any()
+        else text
     )
-    unquoted = (
-        pl.when(pl.col("quotes") > 0).then(wrapped.str.replace_all('"[^"]*"', "")).otherwise(text)
+    quotes = pl.col("quotes") + (
+        pl.col("before").cast(pl.Int64) + pl.col("after").cast(pl.Int64) if spans else 0
     )
+    outside = wrapped.str.count_matches(f'"[^"]*"|{_re_escape(sep)}') - quotes // 2
     per_line = lines.select(
         rec=(~pl.col("before")).cum_sum(),
         line=pl.col("lineno"),
         blank=text.str.strip_chars() == "",
-        unquoted=unquoted,
-        nul=text.str.contains("\x00", literal=True),
+        seps=outside,
+        nul=text.str.contains("\x00", literal=True) if nul else pl.lit(False),
     )
-    if not lines["before"].any():
+    if not spans:
         return per_line  # no cell spans lines: one record per line
     return per_line.group_by("rec", maintain_order=True).agg(
         pl.col("line", "blank").first(),
-        pl.col("unquoted").str.join("\n"),
+        pl.col("seps").sum(),
         pl.col("nul").any(),
     )
 
@@ -333,7 +343,7 @@ def _attach_records(
             hint="check the file's quoting; re-save it from a spreadsheet as CSV UTF-8",
         )
     width = len(names)
-    cells = pl.col("unquoted").str.count_matches(sep, literal=True) + 1
+    cells = pl.col("seps") + 1
     problem = (
         pl.when(pl.col("nul"))
         .then(pl.lit("the row contains a NUL (0x00) byte; remove it"))

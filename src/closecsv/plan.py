@@ -210,7 +210,12 @@ def _unescape(frame: pl.DataFrame, columns: list[str], cols: Columns, raw: bool)
     if raw:
         return frame
     used = [c for c in columns if c not in cols.ignored]
-    return frame.with_columns(unneutralise_expr(pl.col(c)).alias(c) for c in used)
+    if not used or frame.height == 0:
+        return frame
+    # only columns with a cell starting with ' can change: a cheap test skips the regex
+    quoted = frame.select(pl.col(used).cast(pl.String).str.starts_with("'").any())
+    escaped = [c for c in used if quoted[c][0]]
+    return frame.with_columns(unneutralise_expr(pl.col(c)).alias(c) for c in escaped)
 
 
 def _type_answers(

@@ -185,7 +185,7 @@ def _spare_separator(data: bytes) -> str:
 
 def _line_frame(data: bytes, path: Path) -> pl.DataFrame:
     """One row per physical line (trailing CR removed), with quote parity before and after."""
-    if not data.strip():
+    if not data or data.isspace():  # as `not data.strip()`, without copying the file
         raise InputError(
             f"{path} is empty: no header row", hint="the first line must name the columns"
         )

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from closecsv.cli import main
 from closecsv.errors import InputError
 from closecsv.kinds import ACTIVITIES
-from closecsv.schema import Schema
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
+from closecsv.schema import Schema
 
 
 @pytest.fixture(scope="module")

@@ -82,12 +82,23 @@ def read_table(
         data = data.replace(b"\r", b"\n")  # classic Mac line endings
     lines = _line_frame(data, path)
     _check_quotes(lines, delimiter, path)
-    records = _records(lines, delimiter, b"\x00" in data)
+    records = _records(lines, b"\x00" in data)
     header_rec = _header_record(records, path)
     names = _parse_header(lines, header_rec, delimiter, path)
     header_line = int(records["line"][header_rec])
-    frame = _read_cells(data, header_line - 1, names, delimiter, path, lines)
-    frame = _attach_records(frame, records.slice(header_rec + 1), header_rec, names, delimiter)
+    frame, maybe_long = _read_cells(data, header_line - 1, names, delimiter, path, lines)
+    data_recs = records.slice(header_rec + 1)
+    if data_recs.height != frame.height:
+        raise InputError(
+            f"found {frame.height} records where the lines say {data_recs.height}",
+            hint="check the file's quoting; re-save it from a spreadsheet as CSV UTF-8",
+        )
+    # Only a record whose last cell is missing can be short, and one can be long only if
+    # Polars met one: count the cells of those alone (the count is a regex over the line).
+    last = frame[frame.columns[-1]].is_null()
+    counted = data_recs.filter(last | maybe_long)["rec"] if frame.width else data_recs["rec"]
+    seps = _separators(lines, counted, delimiter)
+    frame = _attach_records(frame, data_recs, seps, header_rec, names)
     frame, names = _drop_unnamed(frame, names, path, warnings)
     frame, blanks = _drop_blank(frame, names)
     if blanks + header_rec:
@@ -126,8 +137,8 @@ def to_utf8(raw: bytes, encoding: str | None, path: Path, warnings: list[str]) -
     if encoding is None:
         if raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]
-        _check_utf8(raw, path)
-        return raw
+        _check_not_utf16(raw, path)
+        return raw  # Polars checks it is UTF-8 as it reads; see _line_frame
     text = _decode(raw, encoding, path).lstrip("\ufeff")
     if any("\x80" <= ch <= "\x9f" for ch in set(text)):
         warnings.append(
@@ -159,12 +170,16 @@ def _decode(raw: bytes, encoding: str, path: Path) -> str:
         ) from None
 
 
-def _check_utf8(raw: bytes, path: Path) -> None:
+def _check_not_utf16(raw: bytes, path: Path) -> None:
     if b"\x00" in raw and raw.count(b"\x00") * 10 > len(raw) > 0:
         raise InputError(
             f"{path}: the file is full of NUL bytes, so it is probably UTF-16 or UTF-32",
             hint="pass --encoding utf-16 (Excel 'Unicode Text'), or re-save as CSV UTF-8",
         )
+
+
+def _check_utf8(raw: bytes, path: Path) -> None:
+    """Raise naming the first byte that is not UTF-8 (called once Polars has refused it)."""
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -189,15 +204,21 @@ def _line_frame(data: bytes, path: Path) -> pl.DataFrame:
         raise InputError(
             f"{path} is empty: no header row", hint="the first line must name the columns"
         )
-    lines = pl.read_csv(
-        data,
-        has_header=False,
-        separator=_spare_separator(data),
-        quote_char=None,
-        infer_schema=False,
-        new_columns=[_LINE],
-        empty_string_is_null=False,
-    )
+    try:
+        lines = pl.read_csv(
+            data,
+            has_header=False,
+            separator=_spare_separator(data),
+            quote_char=None,
+            infer_schema=False,
+            new_columns=[_LINE],
+            empty_string_is_null=False,
+        )
+    except pl.exceptions.ComputeError as exc:
+        if "utf-8" not in str(exc):
+            raise
+        _check_utf8(data, path)  # finds the offending byte and raises
+        raise InputError(f"{path}: not valid UTF-8", hint="pass --encoding") from None
     quotes = pl.col(_LINE).str.count_matches('"', literal=True)
     return lines.with_columns(
         quotes=quotes,
@@ -238,41 +259,42 @@ def _re_escape(char: str) -> str:
     return "\\" + char if not char.isalnum() else char
 
 
-def _records(lines: pl.DataFrame, sep: str, nul: bool) -> pl.DataFrame:
-    """One row per record: first line, cell count, blank (only spaces) and NUL flags.
+def _records(lines: pl.DataFrame, nul: bool) -> pl.DataFrame:
+    """One row per record: ``rec`` (1-based), its first line, blank (only spaces) and NUL."""
+    text = pl.col(_LINE)
+    per_line = lines.select(
+        rec=(~pl.col("before")).cum_sum(),
+        line=pl.col("lineno"),
+        blank=text.str.contains(r"^\s*$"),  # as strip_chars() == "", without copying lines
+        nul=text.str.contains("\x00", literal=True) if nul else pl.lit(False),
+    )
+    if not lines["before"].any():
+        return per_line  # no cell spans lines: one record per line
+    return per_line.group_by("rec", maintain_order=True).agg(
+        pl.col("line", "blank").first(), pl.col("nul").any()
+    )
+
+
+def _separators(lines: pl.DataFrame, recs: pl.Series, sep: str) -> pl.DataFrame:
+    """``rec`` and ``seps`` (separators outside quotes) for the records ``recs``.
 
     A line's separators outside quotes: its matches of ``"[^"]*"|sep`` (leftmost first, so a
     quoted stretch swallows the separators inside it) less its quoted stretches, which are
     half its quotes (each stretch takes the next two).  A line that continues or ends a
     quoted cell counts as if wrapped in quotes at that end.
     """
+    chosen = lines.with_columns(rec=(~pl.col("before")).cum_sum()).filter(
+        pl.col("rec").is_in(recs.implode())
+    )
     text = pl.col(_LINE)
-    spans = lines["before"].any()
     wrapped = (
         pl.when(pl.col("before")).then(pl.lit('"')).otherwise(pl.lit(""))
         + text
         + pl.when(pl.col("after")).then(pl.lit('"')).otherwise(pl.lit(""))
-        if spans or lines["after"].any()
-        else text
     )
-    quotes = pl.col("quotes") + (
-        pl.col("before").cast(pl.Int64) + pl.col("after").cast(pl.Int64) if spans else 0
-    )
+    quotes = pl.col("quotes") + pl.col("before").cast(pl.Int64) + pl.col("after").cast(pl.Int64)
     outside = wrapped.str.count_matches(f'"[^"]*"|{_re_escape(sep)}') - quotes // 2
-    per_line = lines.select(
-        rec=(~pl.col("before")).cum_sum(),
-        line=pl.col("lineno"),
-        blank=text.str.strip_chars() == "",
-        seps=outside,
-        nul=text.str.contains("\x00", literal=True) if nul else pl.lit(False),
-    )
-    if not spans:
-        return per_line  # no cell spans lines: one record per line
-    return per_line.group_by("rec", maintain_order=True).agg(
-        pl.col("line", "blank").first(),
-        pl.col("seps").sum(),
-        pl.col("nul").any(),
-    )
+    return chosen.group_by("rec").agg(seps=outside.sum())
 
 
 def _header_record(records: pl.DataFrame, path: Path) -> int:
@@ -312,38 +334,54 @@ def _check_header_shape(names: list[str], sep: str, path: Path) -> None:
 
 def _read_cells(
     data: bytes, skip: int, names: list[str], sep: str, path: Path, lines: pl.DataFrame
-) -> pl.DataFrame:
+) -> tuple[pl.DataFrame, bool]:
+    """The cells as text (empty: null), and whether some record had more cells than the
+    header (those are cut to the header's width and then found by :func:`_separators`)."""
     internal = [f"c{i}" for i in range(len(names))]
-    try:
-        frame = pl.read_csv(
+
+    def read(truncate: bool) -> pl.DataFrame:
+        return pl.read_csv(
             data,
             skip_lines=skip,
             separator=sep,
             infer_schema=False,
             new_columns=internal,
-            truncate_ragged_lines=True,
+            truncate_ragged_lines=truncate,
             empty_string_is_null=True,
         )
+
+    maybe_long = False
+    try:
+        try:
+            frame = read(truncate=False)
+        except pl.exceptions.ComputeError as exc:
+            if "more fields" not in str(exc):
+                raise
+            frame, maybe_long = read(truncate=True), True
     except pl.exceptions.PolarsError as exc:
         _check_bare_quotes(lines, sep, path)
         raise InputError(
             f"{path}: not a readable CSV file ({str(exc).splitlines()[0]})", hint=_QUOTE_HINT
         ) from None
     cells = frame.select(internal[: frame.width])
-    return cells.with_columns(pl.col(c).replace("", None) for c in cells.columns)
+    # a quoted empty cell ("") is read as "", not null
+    return cells.with_columns(pl.col(c).replace("", None) for c in cells.columns), maybe_long
 
 
 def _attach_records(
-    frame: pl.DataFrame, data_recs: pl.DataFrame, header_rec: int, names: list[str], sep: str
+    frame: pl.DataFrame,
+    data_recs: pl.DataFrame,
+    seps: pl.DataFrame,
+    header_rec: int,
+    names: list[str],
 ) -> pl.DataFrame:
-    """Add ``ROW``, ``READ_ERROR`` and ``blank`` from the line pass to the cells."""
-    if data_recs.height != frame.height:
-        raise InputError(
-            f"found {frame.height} records where the lines say {data_recs.height}",
-            hint="check the file's quoting; re-save it from a spreadsheet as CSV UTF-8",
-        )
+    """Add ``ROW``, ``READ_ERROR`` and ``blank`` from the line pass to the cells.
+
+    ``seps`` holds the separator count of the records that may have the wrong number of
+    cells; the others have as many as the header.
+    """
     width = len(names)
-    cells = pl.col("seps") + 1
+    cells = pl.col("seps").fill_null(width - 1) + 1
     problem = (
         pl.when(pl.col("nul"))
         .then(pl.lit("the row contains a NUL (0x00) byte; remove it"))
@@ -360,7 +398,7 @@ def _attach_records(
             )
         )
     )
-    extra = data_recs.select(
+    extra = data_recs.join(seps, on="rec", how="left", maintain_order="left").select(
         (pl.col("rec").cast(pl.Int64) - header_rec).alias(ROW),
         problem.alias(READ_ERROR),
         pl.col("blank"),

@@ -271,9 +271,13 @@ def _with_types(
 def _with_leads(frame: pl.DataFrame, cols: Columns, resolver: Resolver) -> pl.DataFrame:
     """``LEAD_ID``/``LEAD_ERROR`` for create rows (looked up in batches); updates keep theirs."""
     lead_cols = {c: cols.standard[c] for c in LEAD_COLUMNS if c in cols.standard}
-    creates = frame.filter((pl.col(ACTION) == "create") & pl.col(READ_ERROR).is_null())
-    found = resolver.resolve_leads(creates.select(ROW, *lead_cols.values()), lead_cols)
-    frame = frame.join(found.select(ROW, LEAD_ID, LEAD_ERROR), on=ROW, how="left")
+    create = (pl.col(ACTION) == "create") & pl.col(READ_ERROR).is_null()
+    # every row, with the identifiers of the others blanked: the answer lines up with frame
+    wanted = frame.select(
+        ROW, *(pl.when(create).then(pl.col(c)).alias(c) for c in lead_cols.values())
+    )
+    found = resolver.resolve_leads(wanted, lead_cols)
+    frame = frame.with_columns(found[LEAD_ID], found[LEAD_ERROR])
     given = pl.col(lead_cols["lead_id"]) if "lead_id" in lead_cols else pl.lit(None, pl.String)
     return frame.with_columns(
         pl.when(pl.col(ACTION) == "update").then(given).otherwise(pl.col(LEAD_ID)).alias(LEAD_ID)

@@ -172,7 +172,8 @@ class Resolver:
         return hits[0], None
 
     def resolve_leads(self, frame: pl.DataFrame, columns: Mapping[str, str]) -> pl.DataFrame:
-        """``LEAD_ID`` and ``LEAD_ERROR`` per row of ``frame`` (null when no identifier)."""
+        """``LEAD_ID`` and ``LEAD_ERROR`` per row of ``frame``, in its order (null when the
+        row has no identifier)."""
         given = [(s, columns[s]) for s in SOURCES if s in columns]
         if not given:
             return frame.with_columns(
@@ -187,7 +188,11 @@ class Resolver:
         answers = [(s, v, *self.lead_for(s, v, k)) for (s, v), k in normal.items()]
         table = pl.DataFrame(answers, schema=["__src", "__val", LEAD_ID, LEAD_ERROR], orient="row")
         out = keyed.join(
-            table.cast(pl.String), on=["__src", "__val"], how="left", nulls_equal=False
+            table.cast(pl.String),
+            on=["__src", "__val"],
+            how="left",
+            nulls_equal=False,
+            maintain_order="left",
         )
         return out.drop("__src", "__val")
 

@@ -85,13 +85,16 @@ def convert_columns(
     users = resolver.users().by_key if kind is ACTIVITIES or _has_user_fields(cols) else {}
     outputs: list[Output] = []
     exprs: list[pl.Expr] = []
-    stage: dict[str, pl.Expr] = {}
+    layers: list[dict[str, pl.Expr]] = []
 
     def add(conv: Converted, **kw: Any) -> None:
         n = len(outputs)
         outputs.append(Output(value=f"__v{n}", error=f"__e{n}", **kw))
         exprs.extend([conv.value.alias(f"__v{n}"), conv.error.alias(f"__e{n}")])
-        stage.update((e.meta.output_name(), e) for e in conv.stage)
+        for depth, layer in enumerate(conv.stage):
+            if depth == len(layers):
+                layers.append({})
+            layers[depth].update((e.meta.output_name(), e) for e in layer)
 
     for name, column in cols.standard.items():
         if name in STANDARD:
@@ -130,8 +133,10 @@ def convert_columns(
                 custom=True,
                 number=fld.type == "number",
             )
-    staged = frame.with_columns(stage.values()) if stage else frame
-    converted = staged.with_columns(exprs).drop(stage.keys())
+    staged = frame
+    for layer in layers:  # the columns of all converters' first layers at once, and so on
+        staged = staged.with_columns(layer.values())
+    converted = staged.with_columns(exprs).drop(name for layer in layers for name in layer)
     return (converted.with_columns(echoes) if echoes else converted), outputs
 
 

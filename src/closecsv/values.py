@@ -61,18 +61,20 @@ class ValueOptions:
 class Converted:
     """The API value of a column and, per row, why it could not be converted (or null).
 
-    ``stage``: named columns that ``value`` and ``error`` refer to, to be added to the frame
-    first (Polars would otherwise compute a shared sub-expression once per use).
+    ``stage``: layers of named columns that ``value`` and ``error`` refer to, added to the
+    frame first, one layer after the other (a layer may use the columns of the ones before
+    it); Polars would otherwise compute a shared sub-expression once per use.
     """
 
     value: pl.Expr
     error: pl.Expr
-    stage: tuple[pl.Expr, ...] = ()
+    stage: tuple[tuple[pl.Expr, ...], ...] = ()
 
     def select(self, frame: pl.DataFrame, value: str, error: str) -> pl.DataFrame:
         """``frame``'s value and error columns, named ``value`` and ``error``."""
-        staged = frame.with_columns(self.stage) if self.stage else frame
-        return staged.select(self.value.alias(value), self.error.alias(error))
+        for layer in self.stage:
+            frame = frame.with_columns(layer)
+        return frame.select(self.value.alias(value), self.error.alias(error))
 
 
 # -- formula escaping -------------------------------------------------------------------
@@ -157,7 +159,7 @@ def date(cell: pl.Expr, opts: ValueOptions) -> Converted:
     parsed = pl.col(name)
     message = pl.format(f"'{{}}' is not a date ({_date_hint(opts)})", cell)
     error = _fail(s.is_not_null() & parsed.is_null(), message)
-    return Converted(parsed.dt.strftime("%Y-%m-%d"), error, (_parse_local(s, opts).alias(name),))
+    return Converted(parsed.dt.strftime("%Y-%m-%d"), error, ((_parse_local(s, opts).alias(name),),))
 
 
 def datetime_(cell: pl.Expr, opts: ValueOptions) -> Converted:
@@ -173,13 +175,12 @@ def datetime_(cell: pl.Expr, opts: ValueOptions) -> Converted:
     canonical = s.str.contains(_CANONICAL_DT) & s.str.slice(0, 19).str.to_datetime(
         _PLAIN_DT, strict=False, time_unit="us"
     ).is_not_null().fill_null(False)
-    rest = pl.when(~canonical).then(s)
-    stage = (
-        pl.when(canonical).then(s).alias(name + ":canonical"),
-        _parse_local(rest, opts).alias(name + ":local"),
-        _offset(rest).alias(name + ":offset"),
-    )
     fast = pl.col(name + ":canonical")
+    rest = pl.when(fast.is_null()).then(s)
+    stage = (
+        (pl.when(canonical).then(s).alias(name + ":canonical"),),
+        (_parse_local(rest, opts).alias(name + ":local"), _offset(rest).alias(name + ":offset")),
+    )
     local, offset = pl.col(name + ":local"), pl.col(name + ":offset")
     zoned = local.dt.replace_time_zone(opts.timezone, ambiguous="earliest", non_existent="null")
     value = pl.coalesce(

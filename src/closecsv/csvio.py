@@ -76,8 +76,10 @@ def read_table(
     first N data rows (after blank ones are skipped); the whole file is still checked.
     """
     raw = load_bytes(path)
+    sha256 = hashlib.sha256(raw).hexdigest()
     warnings: list[str] = []
     data = to_utf8(raw, encoding, path, warnings)
+    del raw  # each copy of the file let go of as soon as it is done with: peak memory
     if b"\n" not in data and b"\r" in data:
         data = data.replace(b"\r", b"\n")  # classic Mac line endings
     lines = _line_frame(data, path)
@@ -87,6 +89,7 @@ def read_table(
     names = _parse_header(lines, header_rec, delimiter, path)
     header_line = int(records["line"][header_rec])
     frame, maybe_long = _read_cells(data, header_line - 1, names, delimiter, path, lines)
+    del data
     data_recs = records.slice(header_rec + 1)
     if data_recs.height != frame.height:
         raise InputError(
@@ -98,6 +101,7 @@ def read_table(
     last = frame[frame.columns[-1]].is_null()
     counted = data_recs.filter(last | maybe_long)["rec"] if frame.width else data_recs["rec"]
     seps = _separators(lines, counted, delimiter)
+    del lines
     frame = _attach_records(frame, data_recs, seps, header_rec, names)
     frame, names = _drop_unnamed(frame, names, path, warnings)
     frame, blanks = _drop_blank(frame, names)
@@ -113,7 +117,7 @@ def read_table(
         columns=names,
         frame=frame,
         blank_lines=blanks + header_rec,
-        sha256=hashlib.sha256(raw).hexdigest(),
+        sha256=sha256,
         warnings=warnings,
     )
 
@@ -364,8 +368,10 @@ def _read_cells(
             f"{path}: not a readable CSV file ({str(exc).splitlines()[0]})", hint=_QUOTE_HINT
         ) from None
     cells = frame.select(internal[: frame.width])
-    # a quoted empty cell ("") is read as "", not null
-    return cells.with_columns(pl.col(c).replace("", None) for c in cells.columns), maybe_long
+    # a quoted empty cell ("") is read as "", not null; only columns holding one are rewritten
+    quoted_empty = cells.select((pl.all() == "").any())
+    fix = [c for c in cells.columns if quoted_empty[c][0]]
+    return cells.with_columns(pl.col(c).replace("", None) for c in fix), maybe_long
 
 
 def _attach_records(

@@ -169,6 +169,17 @@ def test_row_errors_name_row_column_value_and_reason(
     assert row.error is not None and error in row.error, row.error
 
 
+def test_an_invalid_value_in_a_required_field_is_not_also_called_empty(
+    client: CloseClient, tmp_path: Path, org: dict[str, Any]
+) -> None:
+    text = f"{HEAD}\nDiscovery Call,{org['email']},Maybe,R\n"
+    row = one(plan_of(client, tmp_path, text))
+    assert row.error == (
+        "row 2: column 'custom.Outcome': 'Maybe' is not one of the choices of 'Outcome' "
+        "(Interested, Not interested, Follow up)"
+    )
+
+
 def test_a_bad_row_does_not_stop_the_others(
     client: CloseClient, tmp_path: Path, org: dict[str, Any]
 ) -> None:

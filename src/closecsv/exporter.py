@@ -46,6 +46,7 @@ from closecsv.kinds import Kind
 from closecsv.progress import NullProgress, Progress
 from closecsv.resolve import Resolver
 from closecsv.schema import Schema, TypeInfo
+from closecsv.wording import duration, plural
 from closecsv.writers import DEFAULT_BATCH_ROWS, CsvSink, ParquetSink, Sink
 
 Strategy = Literal["auto", "lead", "org"]
@@ -127,11 +128,12 @@ class ExportReport:
         return sum(int(t["rows"]) for t in self.types)
 
     def summary(self) -> str:
-        lines = [f"{t['file']}: {t['rows']} rows ({t['type_name']})" for t in self.types]
+        lines = [f"{t['file']}: {plural(t['rows'], 'row')} ({t['type_name']})" for t in self.types]
         rate = self.rows / self.seconds if self.seconds > 0 else 0.0
         lines.append(
-            f"exported {self.rows} {self.kind} in {self.seconds:.1f}s ({rate:.0f} rows/s) by the "
-            f"{self.route} route with {self.requests} requests; files in {self.out_dir}"
+            f"exported {self.rows:,} {self.kind} in {duration(self.seconds)} ({rate:.0f} rows/s) "
+            f"by the {self.route} route with {plural(self.requests, 'request')}; "
+            f"files in {self.out_dir}"
         )
         return "\n".join(lines)
 

@@ -288,7 +288,9 @@ class _Rules:
     def _required(self) -> list[pl.Expr]:
         given: dict[str, list[pl.Expr]] = {}
         for i, out in enumerate(self.outputs):
-            given.setdefault(out.key, []).append(pl.col(f"__p{i}").is_not_null())
+            # a value given but not valid is reported by its conversion error, not as empty
+            invalid = self.serves(out) & pl.col(out.error).is_not_null()
+            given.setdefault(out.key, []).append(pl.col(f"__p{i}").is_not_null() | invalid)
         status_at = next((i for i, o in enumerate(self.outputs) if o.key == "status"), None)
         status = pl.col(f"__p{status_at}") if status_at is not None else pl.lit(None, pl.String)
         published = pl.coalesce(status, pl.lit(self.options.status)) == "published"

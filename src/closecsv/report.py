@@ -29,6 +29,7 @@ from typing import IO, Any, Protocol, overload
 import polars as pl
 
 from closecsv.errors import FatalError
+from closecsv.wording import duration, plural
 
 REPORT_COLUMNS = ("_row", "_status", "_id", "_lead_id", "_error")
 ERROR_COLUMNS = ("_row", "_error")
@@ -244,8 +245,8 @@ def summary_text(report: ImportReport) -> str:
     """The one-screen summary for stderr."""
     verb = "validate" if report.dry_run else "import"
     lines = [
-        f"{verb} {report.kind}: {report.source.name}, {len(report.results)} rows "
-        f"in {_duration(report.elapsed)}"
+        f"{verb} {report.kind}: {report.source.name}, {plural(len(report.results), 'row')} "
+        f"in {duration(report.elapsed)}"
     ]
     counts = report.counts()
     width = max((len(s) for s in counts), default=0)
@@ -272,11 +273,6 @@ def _stop_lines(report: ImportReport) -> list[str]:
         return []
     why = "interrupted" if report.fatal is None else f"stopped: {report.fatal.message}"
     return [f"{why}; run the same command again to resume (the journal keeps what was sent)"]
-
-
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(seconds, 60)
-    return f"{int(minutes)}m {secs:04.1f}s" if minutes else f"{secs:.1f}s"
 
 
 def receipt(report: ImportReport) -> dict[str, Any]:

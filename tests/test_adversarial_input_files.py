@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -179,6 +180,22 @@ def test_a_file_that_changed_since_the_crash_is_not_resumed_blindly(
     first.write_bytes(first.read_bytes().replace(b"R-1,b", b"R-1,b2"))
     again = harness("import", "activities", first, report_dir=done.report_dir)
     assert again.code == 2 and "journal" in again.stderr and again.writes == 0
+
+
+def test_a_journal_written_for_another_organization_is_not_resumed(harness: Harness) -> None:
+    """A15: a key of another org would reconcile and send against the wrong org's data."""
+    path = harness.write(body("a", "b").replace("{e0}", harness.email()))
+    done = harness("import", "activities", path)
+    assert done.code == 0 and done.writes == 2
+    journal = done.report_dir / f"{path.stem}.journal.sqlite"
+    with sqlite3.connect(journal) as conn:
+        stored = conn.execute("SELECT value FROM meta WHERE key = 'organization'").fetchone()
+        assert stored is not None and stored[0].startswith("orga_")
+        conn.execute("UPDATE meta SET value = 'orga_elsewhere' WHERE key = 'organization'")
+    conn.close()
+    again = harness("import", "activities", path, report_dir=done.report_dir)
+    assert again.code == 2 and again.writes == 0
+    assert "orga_elsewhere" in again.stderr and "--report-dir" in again.stderr
 
 
 def _rfc4180(cell: str) -> str:

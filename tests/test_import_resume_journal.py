@@ -64,6 +64,20 @@ def test_a_different_job_is_refused_with_a_hint(path: Path) -> None:
     assert info.value.hint is not None and "delete calls.journal.sqlite" in info.value.hint
 
 
+def test_a_key_of_another_organization_is_refused(path: Path) -> None:
+    Journal.open(path, "fp", "orga_first").close()
+    Journal.open(path, "fp", "orga_first").close()  # the same org resumes
+    with pytest.raises(InputError, match="orga_first, but this API key belongs to orga_second"):
+        Journal.open(path, "fp", "orga_second")
+
+
+def test_a_journal_from_before_the_org_was_recorded_adopts_the_first_one_seen(path: Path) -> None:
+    Journal.open(path, "fp").close()
+    Journal.open(path, "fp", "orga_first").close()
+    with pytest.raises(InputError, match="orga_first"):
+        Journal.open(path, "fp", "orga_second")
+
+
 def test_a_second_run_of_the_same_job_is_refused_while_the_first_holds_it(path: Path) -> None:
     with Journal.open(path, "fp"), pytest.raises(InputError, match="in use by another"):
         Journal.open(path, "fp")

@@ -51,6 +51,7 @@ class Plan:
     fingerprint: str = "fp-1"
     warnings: list[str] = field(default_factory=list)
     lookups: int = 0
+    organization: str | None = None
 
     def pending(self, dry_run: bool) -> list[Row]:
         return self.rows

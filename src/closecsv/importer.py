@@ -119,7 +119,11 @@ def execute_plan(
     start = start or RunStart.now(client.stats, planned=plan.lookups)
     paths = ReportPaths.for_input(plan.source, settings.report_dir)
     pending, settled = plan.pending(settings.dry_run), plan.settled(settings.dry_run)
-    journal = None if settings.dry_run else Journal.open(paths.journal, plan.fingerprint)
+    journal = (
+        None
+        if settings.dry_run
+        else Journal.open(paths.journal, plan.fingerprint, plan.organization)
+    )
     try:
         fields = Fields(schema, plan.kind)
         fields.warm(r.type_id for r in pending)

@@ -11,7 +11,8 @@ time; a row found ``in_flight`` or ``unknown`` when a run starts may have been w
 Close, so the importer looks it up (reconciles) before sending it again.
 
 The journal is tied to one job by the plan fingerprint (input bytes + payload-changing
-options); opening it for another job is refused.  The connection holds SQLite's exclusive
+options) and to the Close organization it was sent to; opening it for another job, or with
+a key of another organization, is refused.  The connection holds SQLite's exclusive
 lock for its whole life, so two processes cannot run the same job at once.  The journal
 holds payload values and ids, never the API key.
 
@@ -79,18 +80,19 @@ class Journal:
         self._lock = threading.Lock()
 
     @classmethod
-    def open(cls, path: Path, fingerprint: str) -> Journal:
-        """Open (or create) the journal of the job with this ``fingerprint``."""
+    def open(cls, path: Path, fingerprint: str, organization: str | None = None) -> Journal:
+        """Open (or create) the journal of the job with this ``fingerprint``, written against
+        ``organization`` (the id of the API key's org; None: not checked)."""
         conn = _connect(path)
         journal = cls(path, conn)
         try:
-            journal._claim(fingerprint)
+            journal._claim(fingerprint, organization)
         except BaseException:
             conn.close()
             raise
         return journal
 
-    def _claim(self, fingerprint: str) -> None:
+    def _claim(self, fingerprint: str, organization: str | None) -> None:
         with self._tx() as cur:
             for stmt in filter(str.strip, _DDL.split(";")):
                 cur.execute(stmt)
@@ -107,6 +109,18 @@ class Journal:
                     hint=f"restore the original file and options to resume that job, or delete "
                     f"{self.path.name} to start a new job (rows it recorded as done would be "
                     "sent again)",
+                )
+            known = stored.get("organization")
+            if organization is not None and known is not None and known != organization:
+                raise InputError(
+                    f"the journal {self.path} records a job sent to the Close organization "
+                    f"{known}, but this API key belongs to {organization}",
+                    hint="resume with a key of the organization the job was started in; to "
+                    "import the file into this one, give another --report-dir (a new job)",
+                )
+            if organization is not None and known is None:
+                cur.execute(
+                    "INSERT INTO meta (key, value) VALUES ('organization', ?)", (organization,)
                 )
 
     @contextmanager

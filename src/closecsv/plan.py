@@ -101,6 +101,7 @@ class Plan:
     blank_lines: int
     warnings: list[str] = field(default_factory=list)
     lookups: int = 0
+    organization: str | None = None  # the API key's org: the journal refuses another
 
     def pending(self, dry_run: bool) -> list[PlannedRow]:
         """The rows the executor handles one by one: updates, and creates unless dry."""
@@ -139,6 +140,7 @@ def build_plan(client: Api, schema: Schema, kind: Kind, path: Path, options: Imp
     planned = assemble(frame, cols, kind, types, outputs, options, resolver)
     digest = _fingerprint(table.sha256, kind, options, mapping)
     warnings = [*table.warnings, *cols.warnings, *_excel_numbers(frame, cols)]
+    organization = resolver.organization()  # cached when users were looked up
     return Plan(
         kind,
         path,
@@ -149,6 +151,7 @@ def build_plan(client: Api, schema: Schema, kind: Kind, path: Path, options: Imp
         table.blank_lines,
         warnings,
         _requests(client) - before,
+        organization,
     )
 
 

@@ -101,6 +101,7 @@ class Resolver:
     leads: dict[str, dict[str, Any]] = field(default_factory=dict)
     _found: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     _users: Users | None = None
+    _me: dict[str, Any] | None = None
     _objects: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
 
     # -- leads ------------------------------------------------------------------------
@@ -228,11 +229,21 @@ class Resolver:
 
     # -- users --------------------------------------------------------------------------
 
+    def me(self) -> dict[str, Any]:
+        """The API key's own user, with its ``organizations`` (one request, cached)."""
+        if self._me is None:
+            self._me = dict(self.client.get("me/"))
+        return self._me
+
+    def organization(self) -> str:
+        """The id of the API key's organization."""
+        return str(self.me()["organizations"][0]["id"])
+
     def users(self) -> Users:
         """Every user of the organization, active or not (two requests, cached)."""
         if self._users is None:
-            me = self.client.get("me/")
-            org_id = str(me["organizations"][0]["id"])
+            me = self.me()
+            org_id = self.organization()
             expand = {"_expand": "memberships__user,inactive_memberships__user"}
             org = self.client.get(f"organization/{org_id}/", expand)
             members = [*org.get("memberships", []), *org.get("inactive_memberships", [])]

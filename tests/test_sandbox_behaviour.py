@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import struct
+import time
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +176,24 @@ def test_real_socket_serves_and_drops(client_for: Any) -> None:
                 except httpx.RemoteProtocolError:
                     outcomes.add(0)
             assert 0 in outcomes
+
+
+def test_a_client_hanging_up_mid_answer_prints_no_traceback(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """A killed import resets its connections; the sandbox's terminal stays readable."""
+    sb = Sandbox(latency_ms=300)
+    with sb.serve() as base_url:
+        port = int(base_url.split(":")[2].split("/")[0])
+        for _ in range(3):
+            with socket.create_connection(("127.0.0.1", port)) as conn:
+                conn.sendall(b"GET /api/v1/me/ HTTP/1.1\r\nHost: x\r\n\r\n")
+                # close with a reset (linger 0), as the kernel does for a killed process
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        time.sleep(0.8)  # the answers are written (and fail) after the 300 ms latency
+        with httpx.Client(base_url=base_url, auth=(SANDBOX_API_KEY, "")) as api:
+            assert api.get("me/").status_code == 200  # and it still serves
+    assert "Traceback" not in capfd.readouterr().err
 
 
 @pytest.mark.parametrize("path", ["me/", "nothing/"])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -75,6 +76,19 @@ class _Transport(httpx.BaseTransport):
             stream = _Trickle(answer.body, pause, self._dispatcher.sleep)
             return httpx.Response(answer.status, headers=answer.headers, stream=stream)
         return httpx.Response(answer.status, headers=answer.headers, content=answer.body)
+
+
+class _Server(ThreadingHTTPServer):
+    """A client that hangs up mid-answer (a killed import, a timeout) is routine here: it is
+    logged at debug level instead of printing a traceback."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):  # reset, broken pipe, aborted
+            log.debug("client %s hung up", client_address)
+            return
+        super().handle_error(request, client_address)
 
 
 def _handler_class(dispatcher: Dispatcher) -> type[BaseHTTPRequestHandler]:
@@ -191,8 +205,7 @@ class Sandbox:
     @contextlib.contextmanager
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
         """Run the HTTP server on a thread; yields the base URL (ends in ``/api/v1/``)."""
-        server = ThreadingHTTPServer((host, port), _handler_class(self.dispatcher))
-        server.daemon_threads = True
+        server = _Server((host, port), _handler_class(self.dispatcher))
         thread = threading.Thread(target=server.serve_forever, name="closecsv-sandbox", daemon=True)
         thread.start()
         try:
@@ -206,8 +219,7 @@ class Sandbox:
         self, host: str = "127.0.0.1", port: int = 0, on_ready: Callable[[str], None] | None = None
     ) -> None:
         """Serve in this thread until interrupted (Ctrl-C); state is compacted on the way out."""
-        server = ThreadingHTTPServer((host, port), _handler_class(self.dispatcher))
-        server.daemon_threads = True
+        server = _Server((host, port), _handler_class(self.dispatcher))
         try:
             if on_ready is not None:
                 on_ready(self._url(server))

@@ -33,7 +33,9 @@ from closecsv.sandbox import SANDBOX_API_KEY  # noqa: E402
 from closecsv.sandbox.seed import SEED_EPOCH  # noqa: E402
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "CLOSE_API_KEY": SANDBOX_API_KEY}
-SUMMARY = re.compile(r"exported (\d+) activities in ([\d.]+)s .* by the (\w+) route with (\d+)")
+SUMMARY = re.compile(
+    r"exported ([\d,]+) activities in ([\dm .]+)s .* by the (\w+) route with ([\d,]+)"
+)
 
 
 @dataclass
@@ -102,7 +104,8 @@ def export(url: str, out: Path, label: str, *args: str) -> Result:
     if proc.returncode != 0 or found is None:
         raise SystemExit(f"export failed ({proc.returncode}):\n{err}")
     rows, _, route, requests = found.groups()
-    return Result(label, int(rows), seconds, route, int(requests), usage.ru_maxrss / 1024)
+    count, sent = int(rows.replace(",", "")), int(requests.replace(",", ""))
+    return Result(label, count, seconds, route, sent, usage.ru_maxrss / 1024)
 
 
 def main() -> None:

@@ -36,6 +36,7 @@ from closecsv.errors import InputError
 ROW = "__closecsv_row"
 READ_ERROR = "__closecsv_read_error"
 _LINE = "line"
+_RECORD = (~pl.col("before")).cum_sum()  # the record a line belongs to, numbered from 1
 _SPARE_SEPARATORS = ("\x1f", "\x1e", "\x1d", "\x1c", "\x01", "\x02")
 SHORT_ROW_HINT = (
     "add the missing cells (empty ones too) or remove the line break that split the row"
@@ -267,7 +268,7 @@ def _records(lines: pl.DataFrame, nul: bool) -> pl.DataFrame:
     """One row per record: ``rec`` (1-based), its first line, blank (only spaces) and NUL."""
     text = pl.col(_LINE)
     per_line = lines.select(
-        rec=(~pl.col("before")).cum_sum(),
+        rec=_RECORD,
         line=pl.col("lineno"),
         blank=text.str.contains(r"^\s*$"),  # as strip_chars() == "", without copying lines
         nul=text.str.contains("\x00", literal=True) if nul else pl.lit(False),
@@ -287,9 +288,7 @@ def _separators(lines: pl.DataFrame, recs: pl.Series, sep: str) -> pl.DataFrame:
     half its quotes (each stretch takes the next two).  A line that continues or ends a
     quoted cell counts as if wrapped in quotes at that end.
     """
-    chosen = lines.with_columns(rec=(~pl.col("before")).cum_sum()).filter(
-        pl.col("rec").is_in(recs.implode())
-    )
+    chosen = lines.with_columns(rec=_RECORD).filter(pl.col("rec").is_in(recs.implode()))
     text = pl.col(_LINE)
     wrapped = (
         pl.when(pl.col("before")).then(pl.lit('"')).otherwise(pl.lit(""))

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import polars as pl
 
+from closecsv.csvbytes import check_utf8, load_bytes, to_utf8
 from closecsv.errors import InputError
 
 ROW = "__closecsv_row"
@@ -42,8 +43,6 @@ SHORT_ROW_HINT = (
     "add the missing cells (empty ones too) or remove the line break that split the row"
 )
 LONG_ROW_HINT = "a cell that contains the delimiter must be wrapped in quotes"
-_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"))
-_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
 @dataclass
@@ -57,6 +56,8 @@ class CsvTable:
     blank_lines: int
     sha256: str
     warnings: list[str] = field(default_factory=list)
+    records: int = 0  # records after the header, blank ones and those past ``limit`` too
+    header_lines: int = 0  # lines up to the header's end (blank lines before it, too)
 
     @property
     def data_rows(self) -> int:
@@ -83,12 +84,34 @@ def read_table(
     del raw  # each copy of the file let go of as soon as it is done with: peak memory
     if b"\n" not in data and b"\r" in data:
         data = data.replace(b"\r", b"\n")  # classic Mac line endings
+    table = parse_table(data, path, delimiter=delimiter, limit=limit, sha256=sha256)
+    table.warnings[:0] = warnings
+    table.warnings += blank_warning(path, table.blank_lines)
+    return table
+
+
+def parse_table(
+    data: bytes,
+    path: Path,
+    *,
+    delimiter: str = ",",
+    limit: int | None = None,
+    sha256: str = "",
+    row_offset: int = 0,
+) -> CsvTable:
+    """Read UTF-8 ``data`` (no BOM) from ``path`` as :func:`read_table` does, without the
+    blank-lines warning; ``row_offset`` is added to every ``ROW`` (for a slice of a file
+    that starts with its header, :mod:`closecsv.chunks`).  Releases nothing the caller holds.
+    """
+    warnings: list[str] = []
     lines = _line_frame(data, path)
     _check_quotes(lines, delimiter, path)
     records = _records(lines, b"\x00" in data)
     header_rec = _header_record(records, path)
     names = _parse_header(lines, header_rec, delimiter, path)
     header_line = int(records["line"][header_rec])
+    after = records["line"][header_rec + 1] if header_rec + 1 < records.height else None
+    header_lines = lines.height if after is None else int(after) - 1
     frame, maybe_long = _read_cells(data, header_line - 1, names, delimiter, path, lines)
     del data
     data_recs = records.slice(header_rec + 1)
@@ -103,14 +126,9 @@ def read_table(
     counted = data_recs.filter(last | maybe_long)["rec"] if frame.width else data_recs["rec"]
     seps = _separators(lines, counted, delimiter)
     del lines
-    frame = _attach_records(frame, data_recs, seps, header_rec, names)
+    frame = _attach_records(frame, data_recs, seps, header_rec - row_offset, names)
     frame, names = _drop_unnamed(frame, names, path, warnings)
     frame, blanks = _drop_blank(frame, names)
-    if blanks + header_rec:
-        warnings.append(
-            f"{path}: skipped {blanks + header_rec} blank line(s) (empty, spaces or only "
-            "delimiters); they keep their row numbers but are not imported"
-        )
     if limit is not None:
         frame = frame.head(limit)
     return CsvTable(
@@ -120,80 +138,19 @@ def read_table(
         blank_lines=blanks + header_rec,
         sha256=sha256,
         warnings=warnings,
+        records=data_recs.height,
+        header_lines=header_lines,
     )
 
 
-def load_bytes(path: Path) -> bytes:
-    """The file's bytes, or an :class:`InputError` saying why it cannot be read."""
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file", hint="check the path") from None
-    except IsADirectoryError:
-        raise InputError(f"{path} is a directory", hint="give the path of a CSV file") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
-
-
-def to_utf8(raw: bytes, encoding: str | None, path: Path, warnings: list[str]) -> bytes:
-    """UTF-8 bytes without a BOM, decoding ``raw`` from ``encoding`` or a BOM's encoding."""
-    if encoding is None:
-        encoding = _bom_encoding(raw)
-    if encoding is None:
-        if raw.startswith(b"\xef\xbb\xbf"):
-            raw = raw[3:]
-        _check_not_utf16(raw, path)
-        return raw  # Polars checks it is UTF-8 as it reads; see _line_frame
-    text = _decode(raw, encoding, path).lstrip("\ufeff")
-    if any("\x80" <= ch <= "\x9f" for ch in set(text)):
-        warnings.append(
-            f"{path}: decoded text contains C1 control characters (U+0080-U+009F); "
-            f"if it came from Excel on Windows, --encoding cp1252 is likely the right one"
-        )
-    return text.encode("utf-8")
-
-
-def _bom_encoding(raw: bytes) -> str | None:
-    for bom, name in _BOMS:
-        if raw.startswith(bom):
-            return name
-    return "utf-16" if raw[:2] in _UTF16_BOMS else None
-
-
-def _decode(raw: bytes, encoding: str, path: Path) -> str:
-    try:
-        return raw.decode(encoding)
-    except LookupError:
-        raise InputError(
-            f"unknown encoding {encoding!r}", hint="use e.g. utf-8, cp1252, latin-1 or utf-16"
-        ) from None
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise InputError(
-            f"{path}: not valid {encoding} at byte {exc.start} (line {line})",
-            hint="check the file's encoding and pass it with --encoding",
-        ) from None
-
-
-def _check_not_utf16(raw: bytes, path: Path) -> None:
-    if b"\x00" in raw and raw.count(b"\x00") * 10 > len(raw) > 0:
-        raise InputError(
-            f"{path}: the file is full of NUL bytes, so it is probably UTF-16 or UTF-32",
-            hint="pass --encoding utf-16 (Excel 'Unicode Text'), or re-save as CSV UTF-8",
-        )
-
-
-def _check_utf8(raw: bytes, path: Path) -> None:
-    """Raise naming the first byte that is not UTF-8 (called once Polars has refused it)."""
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise InputError(
-            f"{path}: not valid UTF-8 at byte {exc.start} (line {line})",
-            hint="if it was saved by Excel on Windows pass --encoding cp1252; "
-            "for 'Unicode Text' files pass --encoding utf-16; or re-save it as CSV UTF-8",
-        ) from None
+def blank_warning(path: Path, blank_lines: int) -> list[str]:
+    """The warning for ``blank_lines`` skipped lines (none for 0)."""
+    if not blank_lines:
+        return []
+    return [
+        f"{path}: skipped {blank_lines} blank line(s) (empty, spaces or only "
+        "delimiters); they keep their row numbers but are not imported"
+    ]
 
 
 def _spare_separator(data: bytes) -> str:
@@ -222,7 +179,7 @@ def _line_frame(data: bytes, path: Path) -> pl.DataFrame:
     except pl.exceptions.ComputeError as exc:
         if "utf-8" not in str(exc):
             raise
-        _check_utf8(data, path)  # finds the offending byte and raises
+        check_utf8(data, path)  # finds the offending byte and raises
         raise InputError(f"{path}: not valid UTF-8", hint="pass --encoding") from None
     quotes = pl.col(_LINE).str.count_matches('"', literal=True)
     return lines.with_columns(
@@ -377,13 +334,14 @@ def _attach_records(
     frame: pl.DataFrame,
     data_recs: pl.DataFrame,
     seps: pl.DataFrame,
-    header_rec: int,
+    shift: int,
     names: list[str],
 ) -> pl.DataFrame:
     """Add ``ROW``, ``READ_ERROR`` and ``blank`` from the line pass to the cells.
 
-    ``seps`` holds the separator count of the records that may have the wrong number of
-    cells; the others have as many as the header.
+    ``ROW`` is the record's number less ``shift`` (the header's index, so that the first
+    record after the header is row 2).  ``seps`` holds the separator count of the records
+    that may have the wrong number of cells; the others have as many as the header.
     """
     width = len(names)
     cells = pl.col("seps").fill_null(width - 1) + 1
@@ -404,7 +362,7 @@ def _attach_records(
         )
     )
     extra = data_recs.join(seps, on="rec", how="left", maintain_order="left").select(
-        (pl.col("rec").cast(pl.Int64) - header_rec).alias(ROW),
+        (pl.col("rec").cast(pl.Int64) - shift).alias(ROW),
         problem.alias(READ_ERROR),
         pl.col("blank"),
     )

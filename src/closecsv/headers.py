@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from closecsv.csvio import load_bytes
+from closecsv.csvbytes import load_bytes
 from closecsv.errors import InputError
 from closecsv.kinds import Kind
 from closecsv.schema import CUSTOM_PREFIX, FieldInfo, TypeInfo, suggest

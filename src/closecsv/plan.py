@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
-from closecsv.csvio import READ_ERROR, ROW, read_table
+from closecsv.csvio import READ_ERROR, ROW, CsvTable, read_table
 from closecsv.errors import ConfigError
 from closecsv.headers import Columns, apply_map, check_headers, load_map
 from closecsv.kinds import LEAD_COLUMNS, Kind
@@ -87,6 +87,18 @@ class ImportOptions:
         return ValueOptions(self.timezone, self.date_format, self.multi_separator)
 
 
+@dataclass(frozen=True)
+class ExcelHits:
+    """Cells of one column that look like Excel's scientific notation: how many, the first."""
+
+    count: int
+    example: str
+    row: int
+
+    def __add__(self, later: ExcelHits) -> ExcelHits:
+        return ExcelHits(self.count + later.count, self.example, self.row)
+
+
 @dataclass
 class Plan:
     """What to send, as frames: ``cells`` is the file as read (``ROW`` and the file's own
@@ -102,6 +114,7 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     lookups: int = 0
     organization: str | None = None  # the API key's org: the journal refuses another
+    excel: dict[str, ExcelHits] = field(default_factory=dict)  # behind the Excel warnings
 
     def pending(self, dry_run: bool) -> list[PlannedRow]:
         """The rows the executor handles one by one: updates, and creates unless dry."""
@@ -128,52 +141,76 @@ def build_plan(client: Api, schema: Schema, kind: Kind, path: Path, options: Imp
     table = read_table(
         path, encoding=options.encoding, delimiter=options.delimiter, limit=options.limit
     )
-    mapping = load_map(options.map_file) if options.map_file else {}
-    targets, _ = apply_map(table.columns, mapping)
-    types = _types_in_play(schema, kind, table.frame, targets, options)
-    cols = check_headers(table.columns, kind, types, mapping)
-    frame = _unescape(table.frame, table.columns, cols, options.raw)
-    frame = _with_types(frame, cols, schema, kind, options)
-    resolver = Resolver(client, options.default_region, options.on_ambiguous)
-    frame = _with_leads(frame, cols, resolver)
-    frame, outputs = convert_columns(frame, cols, kind, types, options, resolver)
-    planned = assemble(frame, cols, kind, types, outputs, options, resolver)
-    digest = _fingerprint(table.sha256, kind, options, mapping)
-    warnings = [*table.warnings, *cols.warnings, *_excel_numbers(frame, cols)]
-    organization = resolver.organization()  # cached when users were looked up
-    return Plan(
-        kind,
-        path,
-        table.columns,
-        planned,
-        table.frame.select(ROW, *table.columns),
-        digest,
-        table.blank_lines,
-        warnings,
-        _requests(client) - before,
-        organization,
-    )
+    planner = Planner(client, schema, kind, options)
+    plan = planner.plan(table, planner.types_named(table))
+    plan.warnings[:0] = table.warnings
+    plan.lookups = _requests(client) - before
+    return plan
 
 
-def _excel_numbers(frame: pl.DataFrame, cols: Columns) -> list[str]:
-    """Warn about text cells that look like numbers Excel turned into ``1.23457E+11``."""
+class Planner:
+    """Plans the tables of one file (the whole file, or its slices in turn): one column map
+    and one :class:`Resolver`, whose look-ups are cached from one table to the next."""
+
+    def __init__(self, client: Api, schema: Schema, kind: Kind, options: ImportOptions) -> None:
+        self.schema, self.kind, self.options = schema, kind, options
+        self.mapping = load_map(options.map_file) if options.map_file else {}
+        self.resolver = Resolver(client, options.default_region, options.on_ambiguous)
+
+    def types_named(self, table: CsvTable) -> list[TypeInfo]:
+        """The types in play for ``table``: ``--type``, or those its type column names."""
+        targets, _ = apply_map(table.columns, self.mapping)
+        return _types_in_play(self.schema, self.kind, table.frame, targets, self.options)
+
+    def plan(self, table: CsvTable, types: Sequence[TypeInfo]) -> Plan:
+        """The plan of ``table`` with ``types`` in play.  Its warnings are the header's and
+        the Excel-number ones (``table.warnings`` are the caller's to add)."""
+        kind, options, resolver = self.kind, self.options, self.resolver
+        cols = check_headers(table.columns, kind, types, self.mapping)
+        frame = _unescape(table.frame, table.columns, cols, options.raw)
+        frame = _with_types(frame, cols, self.schema, kind, options)
+        frame = _with_leads(frame, cols, resolver)
+        frame, outputs = convert_columns(frame, cols, kind, types, options, resolver)
+        planned = assemble(frame, cols, kind, types, outputs, options, resolver)
+        excel = excel_numbers(frame, cols)
+        return Plan(
+            kind,
+            table.path,
+            table.columns,
+            planned,
+            table.frame.select(ROW, *table.columns),
+            _fingerprint(table.sha256, kind, options, self.mapping),
+            table.blank_lines,
+            [*cols.warnings, *excel_warnings(excel)],
+            organization=resolver.organization(),  # cached when users were looked up
+            excel=excel,
+        )
+
+
+def excel_numbers(frame: pl.DataFrame, cols: Columns) -> dict[str, ExcelHits]:
+    """Text cells that look like numbers Excel turned into ``1.23457E+11``, per column."""
     texts = [c for c, by_type in cols.custom.items() if _texty(by_type.values())]
     texts += [cols.standard[c] for c in TEXT_STANDARD if c in cols.standard]
     if not texts or frame.height == 0:
-        return []
+        return {}
     hits = frame.select(
         *(pl.col(c).str.contains(EXCEL_NUMBER).fill_null(False).alias(c) for c in texts)
     )
-    warnings = []
+    found: dict[str, ExcelHits] = {}
     for column in (c for c in texts if hits[c].any()):
         first = int(hits[column].arg_max() or 0)
-        warnings.append(
-            f"column {column!r}: {int(hits[column].sum())} value(s) look like Excel scientific "
-            f"notation (e.g. {frame[column][first]!r} on row {frame[ROW][first]}): the digits "
-            "past the 15th are lost; they are imported as written. To keep them, format the "
-            "column as Text in Excel before saving"
-        )
-    return warnings
+        found[column] = ExcelHits(int(hits[column].sum()), frame[column][first], frame[ROW][first])
+    return found
+
+
+def excel_warnings(hits: dict[str, ExcelHits]) -> list[str]:
+    return [
+        f"column {column!r}: {hit.count} value(s) look like Excel scientific "
+        f"notation (e.g. {hit.example!r} on row {hit.row}): the digits "
+        "past the 15th are lost; they are imported as written. To keep them, format the "
+        "column as Text in Excel before saving"
+        for column, hit in hits.items()
+    ]
 
 
 def _texty(fields: Iterable[FieldInfo]) -> bool:

@@ -50,7 +50,7 @@ def bare(path: Path) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - started, "rows": frame.height}
 
 
-def validate(path: Path, org: Path) -> dict[str, Any]:
+def validate(path: Path, org: Path, slice_mb: float | None) -> dict[str, Any]:
     from closecsv.client import CloseClient
     from closecsv.config import ApiKey
     from closecsv.importer import run_import
@@ -68,6 +68,8 @@ def validate(path: Path, org: Path) -> dict[str, Any]:
         CloseClient(ApiKey(SANDBOX_API_KEY), url, transport=transport) as client,
     ):
         options = ImportOptions(dry_run=True, report_dir=Path(reports))
+        if slice_mb is not None:
+            options.slice_bytes = int(slice_mb * 1e6)
         started = time.perf_counter()
         report = run_import(client, Schema(client), ACTIVITIES, path, options)
         seconds = time.perf_counter() - started
@@ -80,9 +82,9 @@ def validate(path: Path, org: Path) -> dict[str, Any]:
     }
 
 
-def child(mode: str, path: Path, org: Path) -> tuple[dict[str, Any], int]:
+def child(mode: str, path: Path, org: Path, extra: list[str]) -> tuple[dict[str, Any], int]:
     """Run one measurement in a child; its JSON answer and its own peak RSS in kB."""
-    args = [sys.executable, __file__, "--child", mode, str(path), str(org)]
+    args = [sys.executable, __file__, "--child", mode, str(path), str(org), *extra]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     answer = proc.stdout.read()
@@ -96,15 +98,24 @@ def child(mode: str, path: Path, org: Path) -> tuple[dict[str, Any], int]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--child", choices=["bare", "validate"])
+    parser.add_argument(
+        "--slice-mb",
+        type=float,
+        help="slice size in MB (default: the tool's own); a size above the file's reads it whole",
+    )
     parser.add_argument("csv", type=Path)
     parser.add_argument("org", type=Path)
     opts = parser.parse_args()
     if opts.child:
-        work = bare(opts.csv) if opts.child == "bare" else validate(opts.csv, opts.org)
+        if opts.child == "bare":
+            work = bare(opts.csv)
+        else:
+            work = validate(opts.csv, opts.org, opts.slice_mb)
         print(json.dumps(work))
         return 0
-    read, read_rss = child("bare", opts.csv, opts.org)
-    done, done_rss = child("validate", opts.csv, opts.org)
+    extra = [] if opts.slice_mb is None else ["--slice-mb", str(opts.slice_mb)]
+    read, read_rss = child("bare", opts.csv, opts.org, extra)
+    done, done_rss = child("validate", opts.csv, opts.org, extra)
     local = done["seconds"] - done["api"]
     ratio = local / read["seconds"]
     size = opts.csv.stat().st_size / 1e6

@@ -33,6 +33,7 @@ class Slices:
     path: Path
     sha256: str
     bounds: tuple[int, ...]
+    lines: int  # line breaks in the file, and one for a last line without one
 
     def __len__(self) -> int:
         return len(self.bounds) - 1
@@ -54,7 +55,8 @@ def split_records(path: Path, target: int, *, block: int = BLOCK) -> Slices | No
     digest = hashlib.sha256()
     bounds = [0]
     cut = _Cutter(target)
-    nuls = size = 0
+    nuls = size = breaks = 0
+    last = b""
     try:
         with path.open("rb") as fh:
             while chunk := fh.read(max(block, 4)):  # 4: a BOM is in the first read
@@ -65,6 +67,8 @@ def split_records(path: Path, target: int, *, block: int = BLOCK) -> Slices | No
                         bounds[0] = len(_UTF8_BOM)
                 digest.update(chunk)
                 nuls += chunk.count(b"\x00")
+                breaks += chunk.count(b"\n")
+                last = chunk[-1:]
                 bounds += cut.cuts(chunk, size)
                 size += len(chunk)
     except OSError:
@@ -75,7 +79,8 @@ def split_records(path: Path, target: int, *, block: int = BLOCK) -> Slices | No
         bounds.pop()  # the file ends with a line break: the last slice ends there too
     if len(bounds) < 2:
         return None
-    return Slices(path, digest.hexdigest(), (*bounds, size))
+    lines = breaks + (last not in (b"\n", b""))
+    return Slices(path, digest.hexdigest(), (*bounds, size), lines)
 
 
 class _Cutter:

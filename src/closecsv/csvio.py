@@ -58,6 +58,7 @@ class CsvTable:
     warnings: list[str] = field(default_factory=list)
     records: int = 0  # records after the header, blank ones and those past ``limit`` too
     header_lines: int = 0  # lines up to the header's end (blank lines before it, too)
+    leading_blank: int = 0  # blank records before the header (in ``blank_lines`` too)
 
     @property
     def data_rows(self) -> int:
@@ -140,6 +141,7 @@ def parse_table(
         warnings=warnings,
         records=data_recs.height,
         header_lines=header_lines,
+        leading_blank=header_rec,
     )
 
 

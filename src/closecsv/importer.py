@@ -36,6 +36,7 @@ from typing import Any, TypeVar
 import polars as pl
 
 from closecsv.client import CloseClient
+from closecsv.dryrun import dry_run_in_slices
 from closecsv.errors import FatalError, OutcomeUnknown, RequestRejected
 from closecsv.journal import Entry, Journal
 from closecsv.kinds import Kind
@@ -98,11 +99,24 @@ def run_import(
     options: ImportOptions,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Build the plan for ``path`` and execute it.  File-level problems raise ``InputError``."""
+    """Build the plan for ``path`` and execute it.  File-level problems raise ``InputError``.
+
+    A dry run of a file bigger than ``options.slice_bytes`` goes a slice at a time
+    (:mod:`closecsv.dryrun`): the same report, in bounded memory.
+    """
     start = RunStart.now(client.stats)
-    plan = build_plan(client, schema, kind, path, options)
     settings = Settings.from_options(options)
-    return execute_plan(client, schema, plan, settings, progress or NullProgress(), start=start)
+    progress = progress or NullProgress()
+    if options.dry_run:
+
+        def settle(plan: Plan, shown: Progress) -> Outcomes:
+            return settle_dry(client, schema, plan, settings, shown)
+
+        sliced = dry_run_in_slices(client, schema, kind, path, options, progress, settle)
+        if sliced is not None:
+            return start.finish(sliced, client.stats)
+    plan = build_plan(client, schema, kind, path, options)
+    return execute_plan(client, schema, plan, settings, progress, start=start)
 
 
 def execute_plan(
@@ -118,23 +132,17 @@ def execute_plan(
     """Send ``plan`` (or, in a dry run, say what would be sent) and write the reports."""
     start = start or RunStart.now(client.stats, planned=plan.lookups)
     paths = ReportPaths.for_input(plan.source, settings.report_dir)
-    pending, settled = plan.pending(settings.dry_run), plan.settled(settings.dry_run)
     journal = (
         None
         if settings.dry_run
         else Journal.open(paths.journal, plan.fingerprint, plan.organization)
     )
     try:
-        fields = Fields(schema, plan.kind)
-        fields.warm(r.type_id for r in pending)
-        reconciler = Reconciler(client, fields, settings.settle_seconds, sleep)
-        executor = _Executor(client, plan.kind, settings, progress, journal, reconciler)
-        run = executor.run(pending, settled)
+        run, outcomes = _execute(client, schema, plan, settings, progress, journal, sleep)
     finally:
         progress.close()
         if journal is not None:
             journal.close()
-    outcomes = Outcomes.of(settled, run.results.values())
     write_reports(plan.columns, plan.cells, outcomes, paths)
     report = ImportReport(
         plan.kind.name, plan.source, file_sha256(plan.source), settings.dry_run, outcomes, paths
@@ -142,6 +150,37 @@ def execute_plan(
     report.lookups, report.warnings = plan.lookups, list(plan.warnings)
     report.interrupted, report.fatal = run.interrupted, run.fatal
     return start.finish(report, client.stats)
+
+
+def settle_dry(
+    client: CloseClient, schema: Schema, plan: Plan, settings: Settings, progress: Progress
+) -> Outcomes:
+    """Every row's outcome in a dry run of ``plan`` (updates are compared with Close), without
+    reports or closing ``progress``.  A stop is raised: the ``FatalError`` or Ctrl-C."""
+    run, outcomes = _execute(client, schema, plan, settings, progress, None, time.sleep)
+    if run.fatal is not None:
+        raise run.fatal
+    if run.interrupted:
+        raise KeyboardInterrupt
+    return outcomes
+
+
+def _execute(
+    client: CloseClient,
+    schema: Schema,
+    plan: Plan,
+    settings: Settings,
+    progress: Progress,
+    journal: Journal | None,
+    sleep: Callable[[float], None],
+) -> tuple[_Run, Outcomes]:
+    pending, settled = plan.pending(settings.dry_run), plan.settled(settings.dry_run)
+    fields = Fields(schema, plan.kind)
+    fields.warm(r.type_id for r in pending)
+    reconciler = Reconciler(client, fields, settings.settle_seconds, sleep)
+    executor = _Executor(client, plan.kind, settings, progress, journal, reconciler)
+    run = executor.run(pending, settled)
+    return run, Outcomes.of(settled, run.results.values())
 
 
 class _Executor:

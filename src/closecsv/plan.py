@@ -37,6 +37,7 @@ from closecsv.values import ValueOptions, unneutralise_expr
 
 EXCEL_NUMBER = r"^\s*[+-]?\d(?:\.\d+)?[Ee]\+\d+\s*$"
 TEXT_STANDARD = ("name", "lead_phone")
+SLICE_BYTES = 16 << 20  # about 110k rows of a typical file; memory is a few times this
 
 
 @dataclass
@@ -60,6 +61,7 @@ class ImportOptions:
     raw: bool = False
     delimiter: str = ","
     settle_seconds: float = 10.0  # how long a lost create may take to show in Close's lists
+    slice_bytes: int = SLICE_BYTES  # a dry run of a bigger file goes a slice at a time
 
     def check(self) -> None:
         """Raise :class:`ConfigError` for options that cannot work."""
@@ -79,7 +81,15 @@ class ImportOptions:
     def payload_key(self) -> dict[str, Any]:
         """The options that change what is sent (part of the job fingerprint)."""
         changing = asdict(self)
-        for name in ("dry_run", "report_dir", "concurrency", "map_file", "settle_seconds"):
+        unsent = (
+            "dry_run",
+            "report_dir",
+            "concurrency",
+            "map_file",
+            "settle_seconds",
+            "slice_bytes",
+        )
+        for name in unsent:
             changing.pop(name)
         return changing
 
@@ -137,14 +147,14 @@ class Plan:
 def build_plan(client: Api, schema: Schema, kind: Kind, path: Path, options: ImportOptions) -> Plan:
     """Plan the import of ``path``; raises :class:`InputError` for file-level problems."""
     options.check()
-    before = _requests(client)
+    before = requests_made(client)
     table = read_table(
         path, encoding=options.encoding, delimiter=options.delimiter, limit=options.limit
     )
     planner = Planner(client, schema, kind, options)
     plan = planner.plan(table, planner.types_named(table))
     plan.warnings[:0] = table.warnings
-    plan.lookups = _requests(client) - before
+    plan.lookups = requests_made(client) - before
     return plan
 
 
@@ -217,7 +227,8 @@ def _texty(fields: Iterable[FieldInfo]) -> bool:
     return any(f.type in ("text", "textarea", "hidden") for f in fields)
 
 
-def _requests(client: Api) -> int:
+def requests_made(client: Api) -> int:
+    """The requests ``client`` has made so far (0 for a client that does not count)."""
     stats = getattr(client, "stats", None)
     return int(getattr(stats, "requests", 0))
 

@@ -26,6 +26,9 @@ class Progress(Protocol):
     def note(self, message: str) -> None:
         """A message for the user (a retry wave, a reconcile, a stop)."""
 
+    def resize(self, total: int) -> None:
+        """The job turned out to have ``total`` rows (``start`` had an estimate)."""
+
     def close(self) -> None: ...
 
 
@@ -39,6 +42,9 @@ class NullProgress:
         pass
 
     def note(self, message: str) -> None:
+        pass
+
+    def resize(self, total: int) -> None:
         pass
 
     def close(self) -> None:
@@ -70,6 +76,11 @@ class BarProgress:
         if self._bar is not None:
             self._bar.set_postfix(dict(sorted(self._counts.items())), refresh=False)
             self._bar.update(rows)
+
+    def resize(self, total: int) -> None:
+        if self._bar is not None:
+            self._bar.total = total
+            self._bar.refresh()
 
     def note(self, message: str) -> None:
         if self._bar is not None:
@@ -124,6 +135,9 @@ class LogProgress:
         rate = finished / (now - self._started) if now > self._started else 0.0
         counts = ", ".join(f"{k} {v}" for k, v in sorted(self._counts.items()))
         self.note(f"{self._label}: {done}/{self._total} rows ({pct}%), {rate:.1f} rows/s; {counts}")
+
+    def resize(self, total: int) -> None:
+        self._total = total
 
     def note(self, message: str) -> None:
         print(message, file=self._stream, flush=True)

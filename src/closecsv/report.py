@@ -15,6 +15,7 @@ intact, so the same command writes the reports again without sending anything tw
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import secrets
@@ -98,6 +99,23 @@ class Outcomes(Sequence[RowResult]):
         return (RowResult(*line) for line in self.frame.iter_rows())
 
 
+class Tally:
+    """Rows per status, for a run that does not keep every row's outcome (a dry run in
+    slices): what :class:`ImportReport` needs of its ``results``, a length and counts."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[str] = Counter()
+
+    def add(self, outcomes: Outcomes) -> None:
+        self._counts.update(outcomes.counts())
+
+    def counts(self) -> Counter[str]:
+        return Counter(self._counts)
+
+    def __len__(self) -> int:
+        return sum(self._counts.values())
+
+
 @dataclass(frozen=True)
 class ReportPaths:
     results: Path
@@ -151,7 +169,8 @@ class ImportReport:
     source: Path
     input_sha256: str
     dry_run: bool
-    results: Sequence[RowResult]  # every row, in row order (:class:`Outcomes` from a run)
+    results: Sequence[RowResult] | Tally  # every row, in row order (:class:`Outcomes`), or
+    # only their counts (:class:`Tally`, a dry run in slices)
     paths: ReportPaths
     started_at: datetime = field(default_factory=lambda: datetime.now().astimezone())
     elapsed: float = 0.0
@@ -163,7 +182,7 @@ class ImportReport:
     fatal: FatalError | None = None  # the error that stopped the run (auth, network)
 
     def counts(self) -> dict[str, int]:
-        if isinstance(self.results, Outcomes):
+        if isinstance(self.results, Outcomes | Tally):
             seen = self.results.counts()
         else:
             seen = Counter(r.status for r in self.results)
@@ -196,16 +215,82 @@ def write_reports(
 ) -> None:
     """Write both CSVs (temp name, then rename).  ``cells``: ``row`` (Int64, the name of its
     first column) and the file's ``columns`` as read; every outcome row has its record."""
-    own = [c for c in columns if c not in REPORT_COLUMNS]
-    records = cells.select(pl.col(cells.columns[0]).alias("_row"), *own)
-    frame = outcomes.frame
-    if records["_row"].equals(frame["_row"]):
-        table = pl.concat([records.drop("_row"), frame], how="horizontal")
-    else:
-        table = frame.join(records, on="_row", how="left", maintain_order="left")
-    _write_atomic(paths.results, table.select(*own, *REPORT_COLUMNS))
-    failed = table.filter(pl.col("_status") == "failed")
-    _write_atomic(paths.errors, failed.select(*own, *ERROR_COLUMNS))
+    with ReportWriter(paths, columns) as writer:
+        writer.add(cells, outcomes)
+
+
+class ReportWriter:
+    """The results and errors CSVs, written a part at a time (:meth:`add`, in row order) to
+    temporary files that :meth:`commit` (the end of a ``with`` block without an error)
+    renames into place; anything else removes them."""
+
+    def __init__(self, paths: ReportPaths, columns: Sequence[str]) -> None:
+        self.own = [c for c in columns if c not in REPORT_COLUMNS]
+        self.targets = (paths.results, paths.errors)
+        self.temps = [
+            p.with_name(f".{p.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp") for p in self.targets
+        ]
+        self.files: list[IO[bytes]] = []
+
+    def __enter__(self) -> ReportWriter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is None:
+            self.commit()
+        else:
+            self.abort()
+
+    def add(self, cells: pl.DataFrame, outcomes: Outcomes) -> None:
+        """Append the rows of ``outcomes`` with their ``cells`` (see :func:`write_reports`)."""
+        records = cells.select(pl.col(cells.columns[0]).alias("_row"), *self.own)
+        frame = outcomes.frame
+        if records["_row"].equals(frame["_row"]):
+            table = pl.concat([records.drop("_row"), frame], how="horizontal")
+        else:
+            table = frame.join(records, on="_row", how="left", maintain_order="left")
+        failed = table.filter(pl.col("_status") == "failed")
+        parts = (table.select(*self.own, *REPORT_COLUMNS), failed.select(*self.own, *ERROR_COLUMNS))
+        first = not self.files
+        for n, part in enumerate(parts):
+            with self._guard(n):
+                if first:
+                    self.targets[n].parent.mkdir(parents=True, exist_ok=True)
+                    self.files.append(_create(self.temps[n]))
+                # one streaming pass: Polars renders and writes the rows in batches
+                _text(part).sink_csv(self.files[n], include_header=first, line_terminator="\r\n")
+
+    def commit(self) -> None:
+        """Make both files durable and rename them into place."""
+        for n, fh in enumerate(self.files):
+            with self._guard(n):
+                fh.flush()
+                os.fsync(fh.fileno())
+                fh.close()
+        for n, temp in enumerate(self.temps):
+            with self._guard(n):
+                os.replace(temp, self.targets[n])
+
+    def abort(self) -> None:
+        """Close and remove the temporary files."""
+        for fh in self.files:
+            with contextlib.suppress(OSError):
+                fh.close()
+        for temp in self.temps:
+            temp.unlink(missing_ok=True)
+
+    @contextlib.contextmanager
+    def _guard(self, n: int) -> Iterator[None]:
+        try:
+            yield
+        except OSError as exc:
+            self.abort()
+            raise FatalError(
+                f"cannot write {self.targets[n]}: {exc.strerror or exc}",
+                hint="free disk space or fix the folder's permissions, then run the same "
+                "command again: the journal keeps every row, so the reports are rewritten and "
+                "nothing is sent twice",
+            ) from None
 
 
 def _create(path: Path) -> IO[bytes]:
@@ -215,30 +300,11 @@ def _create(path: Path) -> IO[bytes]:
 
 
 def _text(table: pl.DataFrame) -> pl.LazyFrame:
-    """Empty text as missing: Polars quotes ``""``, :mod:`csv` writes nothing for both."""
+    """Empty text as missing: Polars quotes ``""``, :mod:`csv` writes nothing for both.
+    (Only the columns holding one are rewritten: a scan is much cheaper than a rewrite.)"""
     texts = [c for c, t in table.schema.items() if t == pl.String]
-    return table.lazy().with_columns(pl.col(texts).replace("", None))
-
-
-def _write_atomic(path: Path, table: pl.DataFrame) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with _create(tmp) as fh:
-            # one streaming pass: Polars renders and writes the rows in batches
-            _text(table).sink_csv(fh, line_terminator="\r\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise FatalError(
-            f"cannot write {path}: {exc.strerror or exc}",
-            hint="free disk space or fix the folder's permissions, then run the same command "
-            "again: the journal keeps every row, so the reports are rewritten and nothing is "
-            "sent twice",
-        ) from None
-    finally:
-        tmp.unlink(missing_ok=True)
+    empty = table.select((pl.col(texts) == "").any())
+    return table.lazy().with_columns(pl.col(c).replace("", None) for c in texts if empty[c][0])
 
 
 def summary_text(report: ImportReport) -> str:

@@ -29,6 +29,9 @@ CHUNK = 150
 LEAD_FIELDS = ["id", "display_name", "name", "contacts"]
 SOURCES = ("lead_id", "lead_email", "lead_phone", "lead_name")
 LEAD_ID, LEAD_ERROR = "__closecsv_lead_id", "__closecsv_lead_error"
+ANSWERS = pl.Schema(
+    {"__src": pl.String(), "__val": pl.String(), LEAD_ID: pl.String(), LEAD_ERROR: pl.String()}
+)
 
 
 def e164(value: str, region: str) -> str | None:
@@ -103,6 +106,7 @@ class Resolver:
     _users: Users | None = None
     _me: dict[str, Any] | None = None
     _objects: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    _answers: pl.DataFrame | None = None  # ANSWERS of every identifier resolved so far
 
     # -- leads ------------------------------------------------------------------------
 
@@ -183,13 +187,16 @@ class Resolver:
         source = pl.coalesce(*(pl.when(pl.col(c).is_not_null()).then(pl.lit(s)) for s, c in given))
         value = pl.coalesce(*(pl.col(c) for _, c in given))
         keyed = frame.with_columns(source.alias("__src"), value.alias("__val"))
-        pairs = keyed.select("__src", "__val").drop_nulls().unique().rows()
-        normal = {(s, v): self.normalise(s, v) for s, v in pairs}
+        pairs = keyed.select("__src", "__val").drop_nulls().unique()
+        if self._answers is not None:  # a later table of the same file: only new identifiers
+            pairs = pairs.join(self._answers, on=["__src", "__val"], how="anti")
+        normal = {(s, v): self.normalise(s, v) for s, v in pairs.rows()}
         self.find_leads((s, k) for (s, _), k in normal.items() if k is not None)
         answers = [(s, v, *self.lead_for(s, v, k)) for (s, v), k in normal.items()]
-        table = pl.DataFrame(answers, schema=["__src", "__val", LEAD_ID, LEAD_ERROR], orient="row")
+        table = pl.DataFrame(answers, schema=ANSWERS, orient="row")
+        self._answers = table if self._answers is None else pl.concat([self._answers, table])
         out = keyed.join(
-            table.cast(pl.String),
+            self._answers,
             on=["__src", "__val"],
             how="left",
             nulls_equal=False,

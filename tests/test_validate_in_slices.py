@@ -1,0 +1,249 @@
+"""A dry run of a big file goes a slice at a time and says exactly what the whole-file run says.
+
+Each file is validated whole (one slice) and cut into slices of a few hundred bytes; the
+results and errors files must be byte for byte the same, and so must the counts, the
+warnings and the exit code.  Files with a problem in the file itself are read whole, so the
+error names the file's own line.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from closecsv.client import CloseClient
+from closecsv.config import ApiKey
+from closecsv.errors import InputError
+from closecsv.importer import run_import
+from closecsv.kinds import ACTIVITIES, KINDS
+from closecsv.plan import ImportOptions
+from closecsv.progress import LogProgress
+from closecsv.report import ImportReport, Tally
+from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
+from closecsv.schema import Schema
+
+SAMPLES = Path(__file__).parent.parent / "sample_csvs"
+WHOLE = 1 << 40
+SLICES = (150, 700)
+EMAILS = ["alice.smith00@example.org", "bob.garcia10@example.org", "carol.davis20@example.org"]
+CALLS = "custom_activity_type,lead_email,custom.Outcome,custom.Reference Code,custom.Notes"
+
+
+@dataclass
+class Checked:
+    report: ImportReport
+    results: bytes
+    errors: bytes
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Sandbox:
+    return Sandbox()
+
+
+def validate(
+    sandbox: Sandbox, path: Path, slice_bytes: int, kind: str = "activities", **options: Any
+) -> Checked:
+    out = path.parent / f"reports-{slice_bytes}"
+    transport = sandbox.transport()
+    with CloseClient(ApiKey(SANDBOX_API_KEY), "http://sb.test/api/v1/", transport=transport) as c:
+        opts = ImportOptions(dry_run=True, report_dir=out, slice_bytes=slice_bytes, **options)
+        report = run_import(c, Schema(c), KINDS[kind], path, opts)
+    stem = path.stem
+    return Checked(
+        report,
+        (out / f"{stem}.results.csv").read_bytes(),
+        (out / f"{stem}.errors.csv").read_bytes(),
+    )
+
+
+def assert_same(whole: Checked, sliced: Checked) -> None:
+    assert sliced.results == whole.results
+    assert sliced.errors == whole.errors
+    assert sliced.report.counts() == whole.report.counts()
+    assert len(sliced.report.results) == len(whole.report.results)
+    assert sliced.report.warnings == whole.report.warnings
+    assert sliced.report.exit_code == whole.report.exit_code
+
+
+def repeated(sample: str, times: int) -> str:
+    """A sample file with its data rows ``times`` over (multi-line cells kept whole)."""
+    text = (SAMPLES / sample).read_text(encoding="utf-8")
+    header, _, rows = text.partition("\n")
+    return header + "\n" + rows * times
+
+
+def calls(*rows: str, head: str = CALLS, end: str = "\n") -> str:
+    return end.join([head, *rows]) + end
+
+
+def call(n: int, notes: str = "ok", outcome: str = "Interested") -> str:
+    return f"Discovery Call,{EMAILS[n % 3]},{outcome},R-{n},{notes}"
+
+
+def messy() -> str:
+    """Every structural oddity a dry run reads past, with Excel's two empty trailing columns."""
+    rows = [
+        *(call(n, f'"line one\nline two, {n}"') for n in range(5)),
+        "",
+        ",,,,",
+        call(5, outcome="Maybe"),
+        "Discovery Call,nobody@example.org,Interested,R-6,x",
+        "Discovery Call,alice.smith00@example.org,Interested",  # short
+        "Discovery Call,alice.smith00@example.org,Interested,R-8,x,,,extra",  # long
+        "Discovery Call,alice.smith00@example.org,Interested,R-9,nul\x00here",
+        'Discovery Call,alice.smith00@example.org,Interested,"",""',
+        "Discovery Call,alice.smith00@example.org,Interested,'=1+2,'@home",
+        "Discovery Call,alice.smith00@example.org,Interested,1.23457E+11,x",
+        *(call(n) for n in range(10, 40)),
+        "Discovery Call,bob.garcia10@example.org,Interested,4.5E+11,x",
+        "   ",
+    ]
+    complete = [r.startswith("Discovery") and r.count(",") in (4, 5) for r in rows]
+    padded = [r + ",," if full else r for r, full in zip(rows, complete, strict=True)]
+    return "\n  \n" + calls(*padded, head=CALLS + ",,")  # blank lines before the header
+
+
+MESSY = messy()
+
+FILES: dict[str, tuple[str, dict[str, Any]]] = {
+    "discovery calls": (repeated("discovery_calls.csv", 3), {}),
+    "support tickets by name and phone": (repeated("support_tickets.csv", 3), {}),
+    "deals (objects)": (repeated("deals.csv", 3), {"kind": "objects"}),
+    "rows with errors": (repeated("with_errors.csv", 3), {}),
+    "another CRM's file through a map": (
+        repeated("othercrm_calls.csv", 3),
+        {"map_file": SAMPLES / "othercrm_calls.map.csv"},
+    ),
+    "messy": (MESSY, {}),
+    "messy with CRLF": (MESSY.replace("\n", "\r\n"), {}),
+    "messy with --limit": (MESSY, {"limit": 17}),
+    "two types, the second further down": (
+        calls(
+            *(call(n) + ",," for n in range(30)),
+            *(f"Support Ticket,{EMAILS[n % 3]},,,,T-{n},High" for n in range(30)),
+            head=CALLS + ",custom.Ticket ID,custom.Priority",
+        ),
+        {},
+    ),
+    "a type named only further down is unknown": (
+        calls(*(call(n) for n in range(30)), "Nope Call,alice.smith00@example.org,Interested,R,x"),
+        {},
+    ),
+    "rows with --type and no type column": (
+        calls(*(call(n)[len("Discovery Call,") :] for n in range(30)), head=CALLS.split(",", 1)[1]),
+        {"type_ref": "Discovery Call"},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_a_sliced_dry_run_says_what_the_whole_file_run_says(
+    sandbox: Sandbox, tmp_path: Path, name: str
+) -> None:
+    text, options = FILES[name]
+    path = tmp_path / "file.csv"
+    path.write_bytes(codecs.BOM_UTF8 + text.encode("utf-8"))
+    whole = validate(sandbox, path, WHOLE, **options)
+    assert not isinstance(whole.report.results, Tally)
+    for size in SLICES:
+        sliced = validate(sandbox, path, size, **options)
+        assert isinstance(sliced.report.results, Tally), f"{size}-byte slices were not used"
+        assert_same(whole, sliced)
+
+
+def test_the_messy_file_is_checked_as_a_user_expects(sandbox: Sandbox, tmp_path: Path) -> None:
+    path = tmp_path / "file.csv"
+    path.write_text(MESSY, encoding="utf-8")
+    checked = validate(sandbox, path, 97)
+    rows = checked.results.decode().split("\r\n")
+    assert rows[0] == CALLS + ",_row,_status,_id,_lead_id,_error"
+    assert checked.report.counts() == {"would_create": 38, "failed": 7}
+    assert "skipped 4 blank line(s)" in " ".join(checked.report.warnings)
+    errors = checked.errors.decode().split("\r\n")
+    assert errors[2].startswith("Discovery Call,carol.davis20@example.org,Maybe,R-5,ok,9,")
+    assert "'Maybe' is not one of the choices" in errors[2]
+    assert errors[5].startswith("Discovery Call,alice.smith00@example.org,Interested,R-8,x,12,")
+    assert "expected 7 fields (as in the header), got 8" in errors[5]
+    assert errors[6].endswith(",13,row 13: the row contains a NUL (0x00) byte; remove it")
+    excel = [w for w in checked.report.warnings if "scientific" in w]
+    assert len(excel) == 1 and "2 value(s)" in excel[0] and "on row 16" in excel[0]
+
+
+@pytest.mark.parametrize(
+    ("problem", "says"),
+    [
+        ("a bad byte", r"not valid UTF-8 at byte \d+ \(line 42\)"),
+        ("an unclosed quote", r"a quote opened on line 42 is never closed"),
+        ("a value without a header", r"column 6 has a value on row 42"),
+    ],
+)
+def test_a_problem_with_the_file_names_its_own_line(
+    sandbox: Sandbox, tmp_path: Path, problem: str, says: str
+) -> None:
+    rows = [call(n) for n in range(60)]
+    rows[40] = {
+        "a bad byte": call(40, "caf\udce9"),
+        "an unclosed quote": call(40, '"never closed'),
+        "a value without a header": call(40) + ",surprise",
+    }[problem]
+    text = calls(*rows, head=CALLS + ("," if problem == "a value without a header" else ""))
+    if problem == "a value without a header":
+        text = text.replace("ok\n", "ok,\n")
+    path = tmp_path / "file.csv"
+    path.write_bytes(text.encode("utf-8", errors="surrogateescape"))
+    for size in (WHOLE, 97):
+        with pytest.raises(InputError, match=says):
+            validate(sandbox, path, size)
+
+
+def test_update_rows_are_compared_with_close_slice_by_slice(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    made = tmp_path / "made.csv"
+    made.write_text(calls(*(call(n) for n in range(20))), encoding="utf-8")
+    transport = sandbox.transport()
+    with CloseClient(ApiKey(SANDBOX_API_KEY), "http://sb.test/api/v1/", transport=transport) as c:
+        opts = ImportOptions(report_dir=tmp_path / "made")
+        created = run_import(c, Schema(c), ACTIVITIES, made, opts)
+    assert not isinstance(created.results, Tally)
+    ids = [r.instance_id for r in created.results]
+    assert created.counts() == {"created": 20} and len(ids) == 20
+    text = "activity_id,custom.Outcome\n" + "".join(
+        f"{iid},{'Interested' if n % 2 else 'Follow up'}\n" for n, iid in enumerate(ids)
+    )
+    path = tmp_path / "updates.csv"
+    path.write_text(text + "acti_missing,Interested\n", encoding="utf-8")
+    whole = validate(sandbox, path, WHOLE)
+    assert whole.report.counts() == {"unchanged": 10, "would_update": 10, "failed": 1}
+    assert_same(whole, validate(sandbox, path, 60))
+
+
+def test_progress_counts_every_row_once_with_the_exact_total(
+    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text, _ = FILES["two types, the second further down"]
+    path = tmp_path / "file.csv"
+    path.write_text(text, encoding="utf-8")
+    lines: list[str] = []
+
+    class Lines(LogProgress):
+        def note(self, message: str) -> None:
+            lines.append(message)
+
+    transport = sandbox.transport()
+    with CloseClient(ApiKey(SANDBOX_API_KEY), "http://sb.test/api/v1/", transport=transport) as c:
+        opts = ImportOptions(dry_run=True, report_dir=tmp_path, slice_bytes=200)
+        progress = Lines(io.StringIO(), interval=0.0, label="validate")
+        report = run_import(c, Schema(c), ACTIVITIES, path, opts, progress)
+    assert report.counts() == {"would_create": 60}
+    assert any("checking the file again" in line for line in lines)
+    assert lines[-1].startswith("validate: ") and "/" in lines[-1]
+    done, total = re.match(r"validate: (\d+)/(\d+) rows \(100%\)", lines[-1]).groups()  # type: ignore[union-attr]
+    assert done == total

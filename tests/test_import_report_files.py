@@ -179,3 +179,22 @@ def test_bar_progress_writes_to_its_stream_only(capsys: pytest.CaptureFixture[st
     assert "reconciling 1 row" in out.getvalue() and "3/3" not in out.getvalue()
     assert "2/3" in out.getvalue()
     assert capsys.readouterr() == ("", "")
+
+
+def test_a_progress_started_on_an_estimate_ends_on_the_real_total() -> None:
+    out = FakeTty()
+    bar = BarProgress(out, "validate")
+    bar.start(10, 0)
+    bar.advance("would_create", 4)
+    bar.resize(4)
+    bar.close()
+    assert "4/4" in out.getvalue().splitlines()[-1].split("\r")[-1]
+    now = [0.0]
+    log_out = io.StringIO()
+    log = LogProgress(log_out, interval=100.0, clock=lambda: now[0], label="validate")
+    log.start(10, 0)
+    now[0] = 2.0
+    log.advance("would_create", 4)
+    log.resize(4)
+    log.close()
+    assert log_out.getvalue() == "validate: 4/4 rows (100%), 2.0 rows/s; would_create 4\n"

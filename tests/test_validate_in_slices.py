@@ -19,7 +19,7 @@ import pytest
 
 from closecsv.client import CloseClient
 from closecsv.config import ApiKey
-from closecsv.errors import InputError
+from closecsv.errors import AuthError, InputError
 from closecsv.importer import run_import
 from closecsv.kinds import ACTIVITIES, KINDS
 from closecsv.plan import ImportOptions
@@ -247,3 +247,32 @@ def test_progress_counts_every_row_once_with_the_exact_total(
     assert lines[-1].startswith("validate: ") and "/" in lines[-1]
     done, total = re.match(r"validate: (\d+)/(\d+) rows \(100%\)", lines[-1]).groups()  # type: ignore[union-attr]
     assert done == total
+
+
+def test_a_dry_run_stopped_by_an_auth_failure_leaves_no_reports(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    import httpx
+
+    path = tmp_path / "file.csv"
+    later = [f"Discovery Call,nobody{n}@example.org,Interested,R-{n},x" for n in range(30)]
+    path.write_text(calls(*(call(n) for n in range(30)), *later), encoding="utf-8")
+    inner = sandbox.transport()
+    searches: list[str] = []
+
+    class RevokedAfterOneSearch(httpx.BaseTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            if request.url.path.endswith("/data/search/"):
+                searches.append(request.url.path)
+                if len(searches) > 1:
+                    return httpx.Response(401, json={"error": "The API key was revoked"})
+            return inner.handle_request(request)
+
+    out = tmp_path / "reports"
+    url = "http://sb.test/api/v1/"
+    with CloseClient(ApiKey(SANDBOX_API_KEY), url, transport=RevokedAfterOneSearch()) as c:
+        opts = ImportOptions(dry_run=True, report_dir=out, slice_bytes=400)
+        with pytest.raises(AuthError):
+            run_import(c, Schema(c), ACTIVITIES, path, opts)
+    assert len(searches) == 2  # one slice's leads found, the next slice's search refused
+    assert not out.exists() or list(out.iterdir()) == []

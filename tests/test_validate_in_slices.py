@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from closecsv.client import CloseClient
 from closecsv.config import ApiKey
@@ -276,3 +278,53 @@ def test_a_dry_run_stopped_by_an_auth_failure_leaves_no_reports(
             run_import(c, Schema(c), ACTIVITIES, path, opts)
     assert len(searches) == 2  # one slice's leads found, the next slice's search refused
     assert not out.exists() or list(out.iterdir()) == []
+
+
+CELLS = st.sampled_from(["ok", "", "a,b", 'say "hi"', "two\nlines", "=1+2", "'=3", "ünï", "  "])
+ROWS = st.one_of(
+    st.tuples(
+        st.sampled_from(["Discovery Call", "Support Ticket", "Nope", ""]),
+        st.sampled_from([*EMAILS, "nobody@example.org", ""]),
+        st.sampled_from(["Interested", "Maybe", ""]),
+        st.sampled_from(["R-1", "", "1.2E+11"]),
+        CELLS,
+        st.sampled_from(["T-1", ""]),
+    ).map(lambda cells: ",".join(_quoted(c) for c in cells)),
+    st.sampled_from(
+        ["", "   ", ",,,,,", "Discovery Call,alice.smith00@example.org", "a,b,c,d,e,f,g"]
+    ),
+)
+
+
+def _quoted(cell: str) -> str:
+    return '"' + cell.replace('"', '""') + '"' if any(c in cell for c in ',"\n') else cell
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    rows=st.lists(ROWS, min_size=1, max_size=40),
+    size=st.integers(min_value=20, max_value=600),
+    crlf=st.booleans(),
+)
+def test_any_file_sliced_anywhere_gets_the_whole_file_reports(
+    sandbox: Sandbox,
+    tmp_path_factory: pytest.TempPathFactory,
+    rows: list[str],
+    size: int,
+    crlf: bool,
+) -> None:
+    head = CALLS + ",custom.Ticket ID"
+    text = calls(*rows, head=head, end="\r\n" if crlf else "\n")
+    path = tmp_path_factory.mktemp("any") / "file.csv"
+    path.write_text(text, encoding="utf-8", newline="")
+    answers = []
+    for slice_bytes in (WHOLE, size):
+        try:
+            answers.append(validate(sandbox, path, slice_bytes))
+        except InputError as exc:
+            answers.append(str(exc))  # type: ignore[arg-type]
+    whole, sliced = answers
+    if isinstance(whole, Checked) and isinstance(sliced, Checked):
+        assert_same(whole, sliced)
+    else:
+        assert sliced == whole

@@ -45,6 +45,13 @@ def test_blank_lines_are_skipped_counted_and_still_occupy_rows(tmp_path: Path) -
     assert table.blank_lines == 4
 
 
+def test_rows_of_only_delimiters_are_blank_however_many(tmp_path: Path) -> None:
+    table = _read(tmp_path, b",,\na,b,c\n1,2,3\n,\n , ,,,,\n4,5,6\n")
+    assert table.columns == ["a", "b", "c"]
+    assert _rows(table) == [("1", "2", "3", 2), ("4", "5", "6", 5)]
+    assert table.blank_lines == 3
+
+
 def test_blank_lines_before_the_header_are_skipped(tmp_path: Path) -> None:
     table = _read(tmp_path, b"\n\na,b\n1,2\n")
     assert (table.columns, _rows(table), table.blank_lines) == (["a", "b"], [("1", "2", 2)], 2)

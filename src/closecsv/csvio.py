@@ -7,9 +7,9 @@ zeros, long digit strings and phone numbers survive.  Empty cells are ``null`` i
 the first record row 2.  A record with line breaks inside a quoted cell is still one row, and
 blank lines *do* occupy rows (a spreadsheet shows them as empty rows), so the record after
 one blank line is two rows further on.  Blank lines before the header are skipped and
-counted but not numbered.  Blank lines (empty or only spaces) and records whose cells are all
-empty (Excel writes ``,,,`` for formatted empty rows) are skipped and counted in
-``blank_lines``.
+counted but not numbered.  Blank lines (empty, or only spaces and delimiters: Excel writes
+``,,,`` for formatted empty rows, not always as many as the header has) and records whose
+cells are all empty (``"",""``) are skipped and counted in ``blank_lines``.
 
 **Problems.**  File-level problems raise :class:`InputError` (exit 2): not UTF-8 (line and
 byte offset, with an ``--encoding`` hint), an unterminated quote (its line), an empty file,
@@ -107,7 +107,7 @@ def parse_table(
     warnings: list[str] = []
     lines = _line_frame(data, path)
     _check_quotes(lines, delimiter, path)
-    records = _records(lines, b"\x00" in data)
+    records = _records(lines, b"\x00" in data, delimiter)
     header_rec = _header_record(records, path)
     names = _parse_header(lines, header_rec, delimiter, path)
     header_line = int(records["line"][header_rec])
@@ -223,13 +223,15 @@ def _re_escape(char: str) -> str:
     return "\\" + char if not char.isalnum() else char
 
 
-def _records(lines: pl.DataFrame, nul: bool) -> pl.DataFrame:
-    """One row per record: ``rec`` (1-based), its first line, blank (only spaces) and NUL."""
+def _records(lines: pl.DataFrame, nul: bool, sep: str) -> pl.DataFrame:
+    """One row per record: ``rec`` (1-based), its first line, blank (only spaces and
+    delimiters: Excel's ``,,,`` rows, however many) and NUL."""
     text = pl.col(_LINE)
+    spaces = "" if sep.isspace() else _re_escape(sep)
     per_line = lines.select(
         rec=_RECORD,
         line=pl.col("lineno"),
-        blank=text.str.contains(r"^\s*$"),  # as strip_chars() == "", without copying lines
+        blank=text.str.contains(rf"^[\s{spaces}]*$"),  # without copying lines
         nul=text.str.contains("\x00", literal=True) if nul else pl.lit(False),
     )
     if not lines["before"].any():

@@ -67,7 +67,7 @@ def dry_run_in_slices(
         return None
     options.check()
     planner = Planner(client, schema, kind, options)
-    display = _Display(progress)
+    display = _Display(progress, requests_made(client))
     try:
         try:
             return _Pass(slices, planner, display, settle, client).run(None)
@@ -98,7 +98,6 @@ class _Pass:
     header: dict[str, None] = field(default_factory=dict)
     excel: dict[str, ExcelHits] = field(default_factory=dict)
     blank_lines: int = 0
-    lookups: int = 0
 
     def run(self, types: list[TypeInfo] | None) -> ImportReport | None:
         """The report; raises :class:`_Again` when ``types`` were guessed wrong."""
@@ -136,14 +135,14 @@ class _Pass:
         return self._report(paths)
 
     def _slice(self, table: CsvTable, types: Sequence[TypeInfo], writer: ReportWriter) -> None:
-        before = requests_made(self.client)
         plan = self.planner.plan(table, types)
-        self.lookups += requests_made(self.client) - before
         if not self.tally:
             estimate = self.slices.lines - table.header_lines
             limit = self.planner.options.limit
             self.display.begin(estimate if limit is None else min(limit, estimate))
+        before = requests_made(self.client)
         outcomes = self.settle(plan, self.display)
+        self.display.settling += requests_made(self.client) - before
         writer.add(plan.cells, outcomes)
         self.tally.add(outcomes)
         excel = excel_warnings(plan.excel)
@@ -168,7 +167,8 @@ class _Pass:
         self.display.resize(self.display.done)
         kind, source = self.planner.kind, self.slices.path
         report = ImportReport(kind.name, source, self.slices.sha256, True, self.tally, paths)
-        report.lookups = self.lookups
+        spent = requests_made(self.client) - self.display.requests_at_start
+        report.lookups = spent - self.display.settling  # planning's share, as in a whole run
         # in the whole-file order: reading, blank lines, the header, Excel numbers
         blank = blank_warning(source, self.blank_lines)
         report.warnings = [*self.reading, *blank, *self.header, *excel_warnings(self.excel)]
@@ -177,10 +177,13 @@ class _Pass:
 
 class _Display:
     """The run's one progress display, started once (a second pass adds to its total);
-    each slice's executor starts and closes its own view of it, which does nothing."""
+    each slice's executor starts and closes its own view of it, which does nothing.  It also
+    keeps the run's request counts, which outlive a pass."""
 
-    def __init__(self, shown: Progress) -> None:
+    def __init__(self, shown: Progress, requests_at_start: int) -> None:
         self.shown = shown
+        self.requests_at_start = requests_at_start
+        self.settling = 0  # requests made settling update rows; the others were look-ups
         self.done = 0
         self.started = False
 

@@ -214,6 +214,7 @@ def excel_numbers(frame: pl.DataFrame, cols: Columns) -> dict[str, ExcelHits]:
 
 
 def excel_warnings(hits: dict[str, ExcelHits]) -> list[str]:
+    """One warning per column of :func:`excel_numbers`."""
     return [
         f"column {column!r}: {hit.count} value(s) look like Excel scientific "
         f"notation (e.g. {hit.example!r} on row {hit.row}): the digits "

@@ -6,11 +6,12 @@ plus ``_row`` and ``_error``, so it can be fixed and imported again as it is.  A
 already carries one of these report columns (a re-imported errors file) has it replaced, not
 repeated.  The outcomes are a frame in the report's own columns (:class:`Outcomes`), joined to
 the cells as read and written by Polars in slices (minimal quoting, CRLF, empty and missing
-cells both empty: what :mod:`csv` writes).  Both files are written under a temporary name and
-renamed when complete; the
-temporary file is created new (``O_EXCL``, no symlink followed, mode 0600: the rows are
-customer data).  A failed write (disk full) is a :class:`FatalError` that says the journal is
-intact, so the same command writes the reports again without sending anything twice.
+cells both empty: what :mod:`csv` writes).  Both files are written (by :class:`ReportWriter`,
+in one part or, for a dry run in slices, a part a slice) under a temporary name and renamed
+when complete; the temporary file is created new (``O_EXCL``, no symlink followed, mode
+0600: the rows are customer data).  A failed write (disk full) is a :class:`FatalError` that
+says the journal is intact, so the same command writes the reports again without sending
+anything twice.
 """
 
 from __future__ import annotations

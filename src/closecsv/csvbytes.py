@@ -35,9 +35,6 @@ class Slices:
     bounds: tuple[int, ...]
     lines: int  # line breaks in the file, and one for a last line without one
 
-    def __len__(self) -> int:
-        return len(self.bounds) - 1
-
     def read(self) -> Iterator[bytes]:
         """Each slice's bytes, in order, one at a time."""
         try:
@@ -61,7 +58,7 @@ def split_records(path: Path, target: int, *, block: int = BLOCK) -> Slices | No
         with path.open("rb") as fh:
             while chunk := fh.read(max(block, 4)):  # 4: a BOM is in the first read
                 if size == 0:
-                    if any(chunk.startswith(b) for b, _ in _BOMS) or chunk[:2] in _UTF16_BOMS:
+                    if _bom_encoding(chunk) is not None:
                         return None
                     if chunk.startswith(_UTF8_BOM):
                         bounds[0] = len(_UTF8_BOM)
@@ -73,7 +70,7 @@ def split_records(path: Path, target: int, *, block: int = BLOCK) -> Slices | No
                 size += len(chunk)
     except OSError:
         return None  # the whole-file reader says why it cannot be read
-    if cut.odd or nuls * 10 > size or len(bounds) < 2:
+    if cut.odd or _nul_dense(nuls, size) or len(bounds) < 2:
         return None
     if bounds[-1] == size:
         bounds.pop()  # the file ends with a line break: the last slice ends there too
@@ -128,8 +125,8 @@ def to_utf8(raw: bytes, encoding: str | None, path: Path, warnings: list[str]) -
     if encoding is None:
         encoding = _bom_encoding(raw)
     if encoding is None:
-        if raw.startswith(b"\xef\xbb\xbf"):
-            raw = raw[3:]
+        if raw.startswith(_UTF8_BOM):
+            raw = raw[len(_UTF8_BOM) :]
         _check_not_utf16(raw, path)
         return raw  # Polars checks it is UTF-8 as it reads; see _line_frame
     text = _decode(raw, encoding, path).lstrip("\ufeff")
@@ -163,8 +160,13 @@ def _decode(raw: bytes, encoding: str, path: Path) -> str:
         ) from None
 
 
+def _nul_dense(nuls: int, size: int) -> bool:
+    """More than one byte in ten is NUL: UTF-16 or UTF-32 without a BOM, not UTF-8 text."""
+    return nuls * 10 > size > 0
+
+
 def _check_not_utf16(raw: bytes, path: Path) -> None:
-    if b"\x00" in raw and raw.count(b"\x00") * 10 > len(raw) > 0:
+    if b"\x00" in raw and _nul_dense(raw.count(b"\x00"), len(raw)):
         raise InputError(
             f"{path}: the file is full of NUL bytes, so it is probably UTF-16 or UTF-32",
             hint="pass --encoding utf-16 (Excel 'Unicode Text'), or re-save as CSV UTF-8",

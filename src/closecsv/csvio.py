@@ -102,7 +102,7 @@ def parse_table(
 ) -> CsvTable:
     """Read UTF-8 ``data`` (no BOM) from ``path`` as :func:`read_table` does, without the
     blank-lines warning; ``row_offset`` is added to every ``ROW`` (for a slice of a file
-    that starts with its header, :mod:`closecsv.chunks`).  Releases nothing the caller holds.
+    read behind the file's header lines, :mod:`closecsv.dryrun`).
     """
     warnings: list[str] = []
     lines = _line_frame(data, path)

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import polars as pl
 
-from closecsv.csvbytes import check_utf8, load_bytes, to_utf8
+from closecsv.csvbytes import bom_encoding, check_utf8, load_bytes, to_utf8
 from closecsv.errors import InputError
 
 ROW = "__closecsv_row"
@@ -43,6 +43,11 @@ SHORT_ROW_HINT = (
     "add the missing cells (empty ones too) or remove the line break that split the row"
 )
 LONG_ROW_HINT = "a cell that contains the delimiter must be wrapped in quotes"
+LONE_CR = (
+    "has a carriage return (CR) outside quotes, which other programs read as the end of a "
+    "row: if two rows were joined there, put a line break between them; if the CR belongs "
+    "in the cell, wrap the cell in quotes"
+)
 
 
 @dataclass
@@ -59,6 +64,7 @@ class CsvTable:
     records: int = 0  # records after the header, blank ones and those past ``limit`` too
     header_lines: int = 0  # lines up to the header's end (blank lines before it, too)
     leading_blank: int = 0  # blank records before the header (in ``blank_lines`` too)
+    encoding: str = "utf-8"  # the file's: ``--encoding``, a UTF-16/32 BOM's, or UTF-8
 
     @property
     def data_rows(self) -> int:
@@ -81,12 +87,14 @@ def read_table(
     raw = load_bytes(path)
     sha256 = hashlib.sha256(raw).hexdigest()
     warnings: list[str] = []
+    used = encoding or bom_encoding(raw) or "utf-8"
     data = to_utf8(raw, encoding, path, warnings)
     del raw  # each copy of the file let go of as soon as it is done with: peak memory
     if b"\n" not in data and b"\r" in data:
         data = data.replace(b"\r", b"\n")  # classic Mac line endings
     table = parse_table(data, path, delimiter=delimiter, limit=limit, sha256=sha256)
     table.warnings[:0] = warnings
+    table.encoding = used
     table.warnings += blank_warning(path, table.blank_lines)
     return table
 
@@ -99,15 +107,17 @@ def parse_table(
     limit: int | None = None,
     sha256: str = "",
     row_offset: int = 0,
+    line_offset: int = 0,
 ) -> CsvTable:
     """Read UTF-8 ``data`` (no BOM) from ``path`` as :func:`read_table` does, without the
-    blank-lines warning; ``row_offset`` is added to every ``ROW`` (for a slice of a file
-    read behind the file's header lines, :mod:`closecsv.dryrun`).
+    blank-lines warning; ``row_offset`` is added to every ``ROW`` and ``line_offset`` to the
+    line a row's error names (for a slice of a file read behind the file's header lines,
+    :mod:`closecsv.dryrun`).
     """
     warnings: list[str] = []
     lines = _line_frame(data, path)
     _check_quotes(lines, delimiter, path)
-    records = _records(lines, b"\x00" in data, delimiter)
+    records = _records(lines, b"\x00" in data, delimiter, line_offset)
     header_rec = _header_record(records, path)
     names = _parse_header(lines, header_rec, delimiter, path)
     header_line = int(records["line"][header_rec])
@@ -223,9 +233,10 @@ def _re_escape(char: str) -> str:
     return "\\" + char if not char.isalnum() else char
 
 
-def _records(lines: pl.DataFrame, nul: bool, sep: str) -> pl.DataFrame:
+def _records(lines: pl.DataFrame, nul: bool, sep: str, line_offset: int = 0) -> pl.DataFrame:
     """One row per record: ``rec`` (1-based), its first line, blank (only spaces and
-    delimiters: Excel's ``,,,`` rows, however many) and NUL."""
+    delimiters: Excel's ``,,,`` rows, however many), NUL, and ``cr``: the first line (plus
+    ``line_offset``) with a carriage return outside quotes, or null."""
     text = pl.col(_LINE)
     spaces = "" if sep.isspace() else _re_escape(sep)
     per_line = lines.select(
@@ -233,12 +244,23 @@ def _records(lines: pl.DataFrame, nul: bool, sep: str) -> pl.DataFrame:
         line=pl.col("lineno"),
         blank=text.str.contains(rf"^[\s{spaces}]*$"),  # without copying lines
         nul=text.str.contains("\x00", literal=True) if nul else pl.lit(False),
+        cr=_lone_cr(lines) + line_offset,
     )
     if not lines["before"].any():
         return per_line  # no cell spans lines: one record per line
     return per_line.group_by("rec", maintain_order=True).agg(
-        pl.col("line", "blank").first(), pl.col("nul").any()
+        pl.col("line", "blank").first(), pl.col("nul").any(), pl.col("cr").drop_nulls().first()
     )
+
+
+def _lone_cr(lines: pl.DataFrame) -> pl.Expr:
+    """Each line's number if it holds a CR outside quotes, else null.  A CRLF's CR is not in
+    the line; a CR left inside a line is one that Excel and Python's :mod:`csv` read as the
+    end of a row while Polars reads on, so the row is refused rather than guessed at."""
+    if not lines.select(pl.col(_LINE).str.contains("\r", literal=True).any()).item():
+        return pl.lit(None, dtype=pl.Int64)  # the usual case: no line holds a CR
+    outside = _wrapped().str.replace_all('"[^"]*"', "")
+    return pl.when(outside.str.contains("\r", literal=True)).then(pl.col("lineno"))
 
 
 def _separators(lines: pl.DataFrame, recs: pl.Series, sep: str) -> pl.DataFrame:
@@ -250,15 +272,18 @@ def _separators(lines: pl.DataFrame, recs: pl.Series, sep: str) -> pl.DataFrame:
     quoted cell counts as if wrapped in quotes at that end.
     """
     chosen = lines.with_columns(rec=_RECORD).filter(pl.col("rec").is_in(recs.implode()))
-    text = pl.col(_LINE)
-    wrapped = (
+    quotes = pl.col("quotes") + pl.col("before").cast(pl.Int64) + pl.col("after").cast(pl.Int64)
+    outside = _wrapped().str.count_matches(f'"[^"]*"|{_re_escape(sep)}') - quotes // 2
+    return chosen.group_by("rec").agg(seps=outside.sum())
+
+
+def _wrapped() -> pl.Expr:
+    """A line with a quote added where a quoted cell continues from or into another line."""
+    return (
         pl.when(pl.col("before")).then(pl.lit('"')).otherwise(pl.lit(""))
-        + text
+        + pl.col(_LINE)
         + pl.when(pl.col("after")).then(pl.lit('"')).otherwise(pl.lit(""))
     )
-    quotes = pl.col("quotes") + pl.col("before").cast(pl.Int64) + pl.col("after").cast(pl.Int64)
-    outside = wrapped.str.count_matches(f'"[^"]*"|{_re_escape(sep)}') - quotes // 2
-    return chosen.group_by("rec").agg(seps=outside.sum())
 
 
 def _header_record(records: pl.DataFrame, path: Path) -> int:
@@ -282,11 +307,14 @@ def _parse_header(lines: pl.DataFrame, header_rec: int, sep: str, path: Path) ->
 
 def _check_header_shape(names: list[str], sep: str, path: Path) -> None:
     if len(names) == 1:
-        for other, label in ((";", "semicolon"), ("\t", "tab")):
+        for other, label in ((";", "semicolon"), ("\t", "tab"), (",", "comma")):
             if other != sep and other in names[0]:
+                fix = f"pass --delimiter {other!r}"
+                if other == ",":
+                    fix = "leave out --delimiter (comma is the default)"
                 raise InputError(
                     f"{path} has a single column {names[0][:60]!r}: it looks {label}-delimited",
-                    hint=f"save it as 'CSV UTF-8 (Comma delimited)', or pass --delimiter {other!r}",
+                    hint=f"save it as 'CSV UTF-8 (Comma delimited)', or {fix}",
                 )
     dupes = sorted({n for n in names if n and names.count(n) > 1})
     if dupes:
@@ -352,6 +380,8 @@ def _attach_records(
     problem = (
         pl.when(pl.col("nul"))
         .then(pl.lit("the row contains a NUL (0x00) byte; remove it"))
+        .when(~pl.col("blank") & pl.col("cr").is_not_null())
+        .then(pl.format(f"line {{}} {LONE_CR}", pl.col("cr")))
         .when(~pl.col("blank") & (cells < width))
         .then(
             pl.format(

@@ -168,13 +168,13 @@ CASES: dict[str, Case] = {
         rows_are(("2", "failed"), ("3", "created"))(run, h),
         error_says(run, "line 2 has a carriage return (CR) outside quotes"),
         notes_are("c")(run, h))),
-    # A14: a workbook or an archive is not a CSV file, whatever its name.
-    "A14-xlsx": Case("PK\x03\x04\x14\x00\x06\x00[Content_Types].xml xl/workbook.xml\x00\x00",
+    # A17: a workbook or an archive is not a CSV file, whatever its name.
+    "A17-xlsx": Case("PK\x03\x04\x14\x00\x06\x00[Content_Types].xml xl/workbook.xml\x00\x00",
                      "latin-1", code=2, says=(r"in\d+\.csv is an Excel workbook",
                                               r"save it as CSV UTF-8 \(File > Save As")),
-    "A14-xls": Case("\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + "\x00" * 200, "latin-1", code=2,
+    "A17-xls": Case("\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + "\x00" * 200, "latin-1", code=2,
                     says=(r"in\d+\.csv is an Excel 97-2003 workbook", r"CSV UTF-8")),
-    "A14-zip": Case("PK\x03\x04\x14\x00\x00\x00calls.csv", "latin-1", code=2,
+    "A17-zip": Case("PK\x03\x04\x14\x00\x00\x00calls.csv", "latin-1", code=2,
                     says=(r"in\d+\.csv is a zip archive", r"CSV UTF-8")),
 }  # fmt: skip
 

@@ -13,12 +13,16 @@ cells are all empty (``"",""``) are skipped and counted in ``blank_lines``.
 
 **Problems.**  File-level problems raise :class:`InputError` (exit 2): not UTF-8 (line and
 byte offset, with an ``--encoding`` hint), an unterminated quote (its line), an empty file,
-duplicate or missing header names, a file that looks semicolon- or tab-delimited.  Record
-level problems (a row with too few or too many cells, a NUL byte) are put on the record in
-the ``READ_ERROR`` column: that row fails, the others go on.
+duplicate or missing header names, a file that looks semicolon-, tab- or comma-delimited
+(a header of one column holding another delimiter).  Record level problems (a row with too
+few or too many cells, a NUL byte, a carriage return outside quotes that is not part of a
+CRLF: Excel and Python's :mod:`csv` end a row there, so the row is refused rather than
+guessed at) are put on the record in the ``READ_ERROR`` column: that row fails, the others
+go on.
 
-The per-record work is vectorised: a second, quote-blind Polars pass over the lines gives
-each line's quote parity, from which records, blank lines and cell counts follow.
+The per-record work is vectorised: a second, quote-blind Polars pass over the lines
+(:mod:`closecsv.csvlines`) gives each line's quote parity, from which records, blank lines
+and cell counts follow.
 """
 
 from __future__ import annotations
@@ -31,14 +35,20 @@ from pathlib import Path
 
 import polars as pl
 
-from closecsv.csvbytes import bom_encoding, check_utf8, load_bytes, to_utf8
+from closecsv.csvbytes import bom_encoding, load_bytes, to_utf8
+from closecsv.csvlines import (
+    LINE,
+    QUOTE_HINT,
+    check_bare_quotes,
+    check_quotes,
+    line_frame,
+    records_of,
+    separators,
+)
 from closecsv.errors import InputError
 
 ROW = "__closecsv_row"
 READ_ERROR = "__closecsv_read_error"
-_LINE = "line"
-_RECORD = (~pl.col("before")).cum_sum()  # the record a line belongs to, numbered from 1
-_SPARE_SEPARATORS = ("\x1f", "\x1e", "\x1d", "\x1c", "\x01", "\x02")
 SHORT_ROW_HINT = (
     "add the missing cells (empty ones too) or remove the line break that split the row"
 )
@@ -115,9 +125,9 @@ def parse_table(
     :mod:`closecsv.dryrun`).
     """
     warnings: list[str] = []
-    lines = _line_frame(data, path)
-    _check_quotes(lines, delimiter, path)
-    records = _records(lines, b"\x00" in data, delimiter, line_offset)
+    lines = line_frame(data, path)
+    check_quotes(lines, delimiter, path)
+    records = records_of(lines, b"\x00" in data, delimiter, line_offset)
     header_rec = _header_record(records, path)
     names = _parse_header(lines, header_rec, delimiter, path)
     header_line = int(records["line"][header_rec])
@@ -135,7 +145,7 @@ def parse_table(
     # Polars met one: count the cells of those alone (the count is a regex over the line).
     last = frame[frame.columns[-1]].is_null()
     counted = data_recs.filter(last | maybe_long)["rec"] if frame.width else data_recs["rec"]
-    seps = _separators(lines, counted, delimiter)
+    seps = separators(lines, counted, delimiter)
     del lines
     frame = _attach_records(frame, data_recs, seps, header_rec - row_offset, names)
     frame, names = _drop_unnamed(frame, names, path, warnings)
@@ -165,127 +175,6 @@ def blank_warning(path: Path, blank_lines: int) -> list[str]:
     ]
 
 
-def _spare_separator(data: bytes) -> str:
-    for sep in _SPARE_SEPARATORS:
-        if sep.encode() not in data:
-            return sep
-    raise InputError("the file contains every ASCII control separator", hint="is it a CSV file?")
-
-
-def _line_frame(data: bytes, path: Path) -> pl.DataFrame:
-    """One row per physical line (trailing CR removed), with quote parity before and after."""
-    if not data or data.isspace():  # as `not data.strip()`, without copying the file
-        raise InputError(
-            f"{path} is empty: no header row", hint="the first line must name the columns"
-        )
-    try:
-        lines = pl.read_csv(
-            data,
-            has_header=False,
-            separator=_spare_separator(data),
-            quote_char=None,
-            infer_schema=False,
-            new_columns=[_LINE],
-            empty_string_is_null=False,
-        )
-    except pl.exceptions.ComputeError as exc:
-        if "utf-8" not in str(exc):
-            raise
-        check_utf8(data, path)  # finds the offending byte and raises
-        raise InputError(f"{path}: not valid UTF-8", hint="pass --encoding") from None
-    quotes = pl.col(_LINE).str.count_matches('"', literal=True)
-    return lines.with_columns(
-        quotes=quotes,
-        after=quotes.cum_sum() % 2 == 1,
-        lineno=pl.int_range(1, pl.len() + 1),
-    ).with_columns(before=pl.col("after").xor(pl.col("quotes") % 2 == 1))
-
-
-_QUOTE_HINT = 'wrap a cell that contains a quote in quotes and double the quote: "5"" pipe"'
-
-
-def _check_quotes(lines: pl.DataFrame, sep: str, path: Path) -> None:
-    if lines.height == 0 or not lines["after"][-1]:
-        return
-    _check_bare_quotes(lines, sep, path)
-    opened = lines.filter(~pl.col("before") & pl.col("after"))["lineno"][-1]
-    raise InputError(f"{path}: a quote opened on line {opened} is never closed", hint=_QUOTE_HINT)
-
-
-def _check_bare_quotes(lines: pl.DataFrame, sep: str, path: Path) -> None:
-    """Raise naming the first line with a quote inside a cell that does not start with one.
-
-    Only called once the file is known to be malformed: such a quote is what usually broke it.
-    """
-    s = _re_escape(sep)
-    bare = pl.col(_LINE).str.contains(f'(?:^|{s})[^"{s}]+"')
-    found = lines.filter(~pl.col("before") & bare).head(1)
-    if found.height:
-        line, text = found["lineno"][0], found[_LINE][0]
-        raise InputError(
-            f"{path}: line {line} has a quote inside a cell that does not start with one "
-            f"({text[:60]!r})",
-            hint=_QUOTE_HINT,
-        )
-
-
-def _re_escape(char: str) -> str:
-    return "\\" + char if not char.isalnum() else char
-
-
-def _records(lines: pl.DataFrame, nul: bool, sep: str, line_offset: int = 0) -> pl.DataFrame:
-    """One row per record: ``rec`` (1-based), its first line, blank (only spaces and
-    delimiters: Excel's ``,,,`` rows, however many), NUL, and ``cr``: the first line (plus
-    ``line_offset``) with a carriage return outside quotes, or null."""
-    text = pl.col(_LINE)
-    spaces = "" if sep.isspace() else _re_escape(sep)
-    per_line = lines.select(
-        rec=_RECORD,
-        line=pl.col("lineno"),
-        blank=text.str.contains(rf"^[\s{spaces}]*$"),  # without copying lines
-        nul=text.str.contains("\x00", literal=True) if nul else pl.lit(False),
-        cr=_lone_cr(lines) + line_offset,
-    )
-    if not lines["before"].any():
-        return per_line  # no cell spans lines: one record per line
-    return per_line.group_by("rec", maintain_order=True).agg(
-        pl.col("line", "blank").first(), pl.col("nul").any(), pl.col("cr").drop_nulls().first()
-    )
-
-
-def _lone_cr(lines: pl.DataFrame) -> pl.Expr:
-    """Each line's number if it holds a CR outside quotes, else null.  A CRLF's CR is not in
-    the line; a CR left inside a line is one that Excel and Python's :mod:`csv` read as the
-    end of a row while Polars reads on, so the row is refused rather than guessed at."""
-    if not lines.select(pl.col(_LINE).str.contains("\r", literal=True).any()).item():
-        return pl.lit(None, dtype=pl.Int64)  # the usual case: no line holds a CR
-    outside = _wrapped().str.replace_all('"[^"]*"', "")
-    return pl.when(outside.str.contains("\r", literal=True)).then(pl.col("lineno"))
-
-
-def _separators(lines: pl.DataFrame, recs: pl.Series, sep: str) -> pl.DataFrame:
-    """``rec`` and ``seps`` (separators outside quotes) for the records ``recs``.
-
-    A line's separators outside quotes: its matches of ``"[^"]*"|sep`` (leftmost first, so a
-    quoted stretch swallows the separators inside it) less its quoted stretches, which are
-    half its quotes (each stretch takes the next two).  A line that continues or ends a
-    quoted cell counts as if wrapped in quotes at that end.
-    """
-    chosen = lines.with_columns(rec=_RECORD).filter(pl.col("rec").is_in(recs.implode()))
-    quotes = pl.col("quotes") + pl.col("before").cast(pl.Int64) + pl.col("after").cast(pl.Int64)
-    outside = _wrapped().str.count_matches(f'"[^"]*"|{_re_escape(sep)}') - quotes // 2
-    return chosen.group_by("rec").agg(seps=outside.sum())
-
-
-def _wrapped() -> pl.Expr:
-    """A line with a quote added where a quoted cell continues from or into another line."""
-    return (
-        pl.when(pl.col("before")).then(pl.lit('"')).otherwise(pl.lit(""))
-        + pl.col(_LINE)
-        + pl.when(pl.col("after")).then(pl.lit('"')).otherwise(pl.lit(""))
-    )
-
-
 def _header_record(records: pl.DataFrame, path: Path) -> int:
     """Index of the header record: the first one that is not blank."""
     if records["blank"].all():
@@ -299,7 +188,7 @@ def _parse_header(lines: pl.DataFrame, header_rec: int, sep: str, path: Path) ->
     starts = lines.filter(~pl.col("before"))["lineno"]
     first = int(starts[header_rec])
     last = int(starts[header_rec + 1]) - 1 if header_rec + 1 < len(starts) else lines.height
-    text = "\n".join(lines[_LINE][first - 1 : last].to_list())
+    text = "\n".join(lines[LINE][first - 1 : last].to_list())
     names = next(csv.reader(io.StringIO(text), delimiter=sep))
     _check_header_shape(names, sep, path)
     return names
@@ -351,9 +240,9 @@ def _read_cells(
                 raise
             frame, maybe_long = read(truncate=True), True
     except pl.exceptions.PolarsError as exc:
-        _check_bare_quotes(lines, sep, path)
+        check_bare_quotes(lines, sep, path)
         raise InputError(
-            f"{path}: not a readable CSV file ({str(exc).splitlines()[0]})", hint=_QUOTE_HINT
+            f"{path}: not a readable CSV file ({str(exc).splitlines()[0]})", hint=QUOTE_HINT
         ) from None
     cells = frame.select(internal[: frame.width])
     # a quoted empty cell ("") is read as "", not null; only columns holding one are rewritten

@@ -118,8 +118,6 @@ class ReportWriter:
     def commit(self) -> None:
         """Make the files durable and rename them into place (see the module docstring for
         an errors file that is not written)."""
-        if 0 not in self.files:  # no part at all: still a results file with its header
-            self._write(0, pl.DataFrame(schema=[*self.own, *REPORT_COLUMNS]))
         for n, fh in self.files.items():
             with self._guard(n):
                 sink = self.sinks[n]

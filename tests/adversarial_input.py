@@ -9,7 +9,9 @@ activities or objects the run created, read back from the sandbox's state.
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import itertools
 import re
 import threading
@@ -38,6 +40,28 @@ class Run:
     path: Path
     created: list[dict[str, Any]]
     report_dir: Path
+    argv: tuple[str, ...] = ()
+
+    def option(self, name: str, default: str) -> str:
+        """The value this run gave ``name`` (its last), as typed."""
+        given = [v for k, v in zip(self.argv, self.argv[1:], strict=False) if k == name]
+        return given[-1] if given else default
+
+    def report(self, kind: str = "results") -> Path:
+        """``<stem>.results.csv`` (or errors), ``<stem>.validate.…`` for a dry run."""
+        dry = "validate" in self.argv or "--dry-run" in self.argv
+        return self.report_dir / f"{self.path.stem}{'.validate' if dry else ''}.{kind}.csv"
+
+    def read_report(self, kind: str = "results") -> list[dict[str, str]]:
+        """A report's rows, read as written: in the input's encoding and delimiter (a
+        UTF-16/32 input without ``--encoding`` is known by its BOM)."""
+        raw = self.report(kind).read_bytes()
+        boms = {codecs.BOM_UTF32_LE: "utf-32", codecs.BOM_UTF32_BE: "utf-32"}
+        boms |= {codecs.BOM_UTF16_LE: "utf-16", codecs.BOM_UTF16_BE: "utf-16"}
+        found = next((name for bom, name in boms.items() if raw.startswith(bom)), "utf-8")
+        text = raw.decode(self.option("--encoding", found))
+        delimiter = {"\\t": "\t", "tab": "\t"}.get(d := self.option("--delimiter", ","), d)
+        return list(csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter))
 
     @property
     def code(self) -> int:
@@ -48,9 +72,8 @@ class Run:
         return self.result.stderr
 
     def results(self) -> list[dict[str, str]]:
-        """The rows of ``<stem>.results.csv``."""
-        with (self.report_dir / f"{self.path.stem}.results.csv").open(newline="") as fh:
-            return list(csv.DictReader(fh))
+        """The rows of ``<stem>.results.csv`` (``<stem>.validate.results.csv``)."""
+        return self.read_report("results")
 
     def statuses(self) -> list[tuple[str, str]]:
         return [(r["_row"], r["_status"]) for r in self.results()]
@@ -115,7 +138,7 @@ class Harness:
             main, [*argv, *args], env={"CLOSE_API_KEY": SANDBOX_API_KEY}, catch_exceptions=False
         )
         created = [store[i] for i in store if i not in before]
-        return Run(result, self._writes - writes, path, created, report_dir)
+        return Run(result, self._writes - writes, path, created, report_dir, (command, *args))
 
     def email(self, n: int = 0) -> str:
         """The email of a contact that names exactly one lead."""

@@ -295,10 +295,10 @@ def test_a_full_disk_under_the_journal_stops_the_run_and_the_rerun_finishes(
 def test_a_full_disk_under_the_reports_is_a_clear_error_and_the_rerun_rewrites_them(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import closecsv.report as report_module
+    import closecsv.report_files as report_files
 
     path = write_calls(env.tmp / "calls.csv", env.sandbox, 10)
-    monkeypatch.setattr(report_module, "_create", lambda _p: open("/dev/full", "w"))  # noqa: SIM115
+    monkeypatch.setattr(report_files, "_create", lambda _p: open("/dev/full", "w"))  # noqa: SIM115
     with pytest.raises(FatalError, match=r"calls\.results\.csv: No space left on device") as info:
         env.run(path)
     assert info.value.exit_code == 3
@@ -318,8 +318,10 @@ def test_report_files_are_private_and_never_written_through_a_symlink(env: Env) 
     victim = env.tmp / "victim.txt"
     victim.write_text("precious")
     (env.tmp / "calls.results.csv").symlink_to(victim)
+    (env.tmp / "calls.errors.csv").symlink_to(victim)  # no row fails: neither removed nor used
     report = env.run(path)
     assert victim.read_text() == "precious"
     assert not report.paths.results.is_symlink()
-    for target in (report.paths.results, report.paths.errors, report.paths.journal):
+    assert report.paths.errors.is_symlink()
+    for target in (report.paths.results, report.paths.journal):
         assert target.stat().st_mode & 0o077 == 0, target

@@ -143,6 +143,39 @@ CASES: dict[str, Case] = {
     "A13-data-without-header": Case(HEAD + ",\nDiscovery Call,{e0},Interested,R-1,x,oops\n",
                                     code=2, says=(r"column 6 has a value on row 2 \('oops'\) "
                                                   r"but no header", r"name it")),
+    # A1: a UTF-8 BOM says UTF-8: another --encoding would garble every accent.
+    "A1-utf8-bom-other-encoding": Case(body("Réunion"), bom=codecs.BOM_UTF8,
+                                       args=("--encoding", "cp1252"), code=2, says=(
+        r"in\d+\.csv starts with a UTF-8 byte-order mark \(EF BB BF\), but --encoding cp1252",
+        r"leave out --encoding")),
+    # A4/A6: the delimiter a header of one column holds, whichever was given.
+    "A6-comma-file-semicolon-given": Case(body("x"), args=("--delimiter", ";"), code=2,
+                                          says=(r"looks comma-delimited",
+                                                r"leave out --delimiter")),
+    "A4-tab-typed-as-the-hint-prints-it": Case(body("x").replace(",", "\t"),
+                                               args=("--delimiter", "\\t"), writes=1,
+                                               check=notes_are("x")),
+    "A4-tab-as-a-word": Case(body("x").replace(",", "\t"), args=("--delimiter", "tab"),
+                             writes=1, check=notes_are("x")),
+    "A6-quote-delimiter": Case(body("x"), args=("--delimiter", '"'), code=2,
+                               says=(r"--delimiter '\"' cannot be used", r"or the word tab")),
+    "A6-non-ascii-delimiter": Case(body("x").replace(",", "§"), args=("--delimiter", "§"),
+                                   code=2, says=(r"--delimiter '§' is not an ASCII character",
+                                                 r"replace it in the file")),
+    # A7: a lone CR in an LF file (where Excel and Python's csv end a row) fails its row.
+    "A7-lone-cr-joins-rows": Case(body("a", "b", "c").replace(",a\n", ",a\r"), code=1,
+                                  writes=1, check=lambda run, h: (
+        rows_are(("2", "failed"), ("3", "created"))(run, h),
+        error_says(run, "line 2 has a carriage return (CR) outside quotes"),
+        notes_are("c")(run, h))),
+    # A17: a workbook or an archive is not a CSV file, whatever its name.
+    "A17-xlsx": Case("PK\x03\x04\x14\x00\x06\x00[Content_Types].xml xl/workbook.xml\x00\x00",
+                     "latin-1", code=2, says=(r"in\d+\.csv is an Excel workbook",
+                                              r"save it as CSV UTF-8 \(File > Save As")),
+    "A17-xls": Case("\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + "\x00" * 200, "latin-1", code=2,
+                    says=(r"in\d+\.csv is an Excel 97-2003 workbook", r"CSV UTF-8")),
+    "A17-zip": Case("PK\x03\x04\x14\x00\x00\x00calls.csv", "latin-1", code=2,
+                    says=(r"in\d+\.csv is a zip archive", r"CSV UTF-8")),
 }  # fmt: skip
 
 

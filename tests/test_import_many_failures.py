@@ -37,7 +37,7 @@ def test_100k_failing_rows_are_all_in_the_errors_file(tmp_path: Path) -> None:
             ],
         )
     assert result.exit_code == 1, result.stderr
-    with (tmp_path / "bad.errors.csv").open(encoding="utf-8", newline="") as errors:
+    with (tmp_path / "bad.validate.errors.csv").open(encoding="utf-8", newline="") as errors:
         rows = list(csv.DictReader(errors))
     assert len(rows) == ROWS
     assert [r["_row"] for r in rows[:2]] == ["2", "3"] and rows[-1]["_row"] == str(ROWS + 1)

@@ -74,12 +74,17 @@ def test_results_keep_every_row_and_column_and_errors_only_failures(tmp_path: Pa
 def test_report_columns_of_a_reimported_errors_file_are_replaced_not_repeated(
     tmp_path: Path,
 ) -> None:
+    """The input's ``_row`` is the row it had in the file it came from: ``_source_row``."""
     paths = ReportPaths.for_input(tmp_path / "calls.errors.csv", None)
     cells = {2: {"a": "1", "_row": "7", "_error": "old", "_note": "kept"}}
     failed = [RowResult(2, "failed", error="new")]
     write(["a", "_row", "_error", "_note"], cells, failed, paths)
-    assert read(paths.results)[0] == ["a", "_note", "_row", "_status", "_id", "_lead_id", "_error"]
-    assert read(paths.errors) == [["a", "_note", "_row", "_error"], ["1", "kept", "2", "new"]]
+    head = ["a", "_source_row", "_note", "_row", "_status", "_id", "_lead_id", "_error"]
+    assert read(paths.results)[0] == head
+    assert read(paths.errors) == [
+        ["a", "_source_row", "_note", "_row", "_error"],
+        ["1", "7", "kept", "2", "new"],
+    ]
 
 
 def make_report(tmp_path: Path, **kw: object) -> ImportReport:

@@ -23,6 +23,7 @@ from closecsv.journal import Journal
 from closecsv.kinds import ACTIVITIES, OBJECTS, Kind
 from closecsv.progress import NullProgress
 from closecsv.report import OUTCOME_SCHEMA, ImportReport
+from closecsv.report_files import Dialect
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
 from closecsv.schema import Schema, TypeInfo
 
@@ -52,6 +53,7 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     lookups: int = 0
     organization: str | None = None
+    dialect: Dialect = field(default_factory=Dialect)
 
     def pending(self, dry_run: bool) -> list[Row]:
         return self.rows

@@ -57,11 +57,11 @@ def validate(
     with CloseClient(ApiKey(SANDBOX_API_KEY), "http://sb.test/api/v1/", transport=transport) as c:
         opts = ImportOptions(dry_run=True, report_dir=out, slice_bytes=slice_bytes, **options)
         report = run_import(c, Schema(c), KINDS[kind], path, opts)
-    stem = path.stem
+    errors = out / f"{path.stem}.validate.errors.csv"  # written only when a row would fail
     return Checked(
         report,
-        (out / f"{stem}.results.csv").read_bytes(),
-        (out / f"{stem}.errors.csv").read_bytes(),
+        (out / f"{path.stem}.validate.results.csv").read_bytes(),
+        errors.read_bytes() if errors.exists() else b"",
     )
 
 
@@ -136,6 +136,10 @@ FILES: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "a type named only further down is unknown": (
         calls(*(call(n) for n in range(30)), "Nope Call,alice.smith00@example.org,Interested,R,x"),
+        {},
+    ),
+    "a lone CR further down (its line is named)": (
+        calls(*(call(n) for n in range(40)), call(40, "lone\rcr"), *(call(n) for n in range(9))),
         {},
     ),
     "rows with --type and no type column": (

@@ -51,6 +51,12 @@ def csv_line(cells: list[str]) -> str:
     return buf.getvalue()
 
 
+def delimiter_value(text: str) -> str:
+    """``--delimiter`` as typed: the two characters ``\\t`` (what a shell passes for
+    ``'\\t'``) and the word ``tab`` mean a tab; anything else is itself."""
+    return "\t" if text == "\\t" or text.lower() == "tab" else text
+
+
 IMPORT_OPTIONS = (
     click.option("--type", "type_ref", metavar="TYPE", help="The type of every row (name or id)."),
     click.option(
@@ -100,7 +106,8 @@ IMPORT_OPTIONS = (
         default=",",
         show_default=True,
         metavar="CHAR",
-        help="Field separator, e.g. ';' for files from European Excel.",
+        callback=lambda _ctx, _param, value: delimiter_value(value),
+        help="Field separator, e.g. ';' for files from European Excel; '\\t' or tab for a tab.",
     ),
     click.option(
         "--default-region",

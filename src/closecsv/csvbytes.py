@@ -5,11 +5,12 @@
 streaming pass hashes the file and finds cut points, each just after a line break with an
 even number of quotes before it (so no quoted cell is cut).  It declines (``None``, read the
 file whole) whenever the whole-file reader is the one to say what is wrong: a UTF-16/32 BOM,
-NUL-dense bytes, or a quote that is never closed.
+a workbook or zip archive, NUL-dense bytes, or a quote that is never closed.
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +22,9 @@ BLOCK = 8 << 20  # bytes read at a time by the streaming pass
 _UTF8_BOM = b"\xef\xbb\xbf"
 _BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"))
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_ZIP = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")  # a local file, an empty one, spanned
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97-2003 .xls (and other Office files)
+_SAVE_AS_CSV = "open it in Excel and save it as CSV UTF-8 (File > Save As > CSV UTF-8)"
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,7 @@ def split_records(path: Path, target: int, *, block: int = BLOCK) -> Slices | No
         with path.open("rb") as fh:
             while chunk := fh.read(max(block, 4)):  # 4: a BOM is in the first read
                 if size == 0:
-                    if _bom_encoding(chunk) is not None:
+                    if bom_encoding(chunk) is not None or _container(chunk, path):
                         return None
                     if chunk.startswith(_UTF8_BOM):
                         bounds[0] = len(_UTF8_BOM)
@@ -121,14 +125,21 @@ def load_bytes(path: Path) -> bytes:
 
 
 def to_utf8(raw: bytes, encoding: str | None, path: Path, warnings: list[str]) -> bytes:
-    """UTF-8 bytes without a BOM, decoding ``raw`` from ``encoding`` or a BOM's encoding."""
+    """UTF-8 bytes without a BOM, decoding ``raw`` from ``encoding`` or a BOM's encoding.
+
+    A workbook or an archive is refused, and so is an ``encoding`` that contradicts the
+    file's BOM (a UTF-8 file with a BOM decoded as cp1252 would garble every accent)."""
+    kind = _container(raw, path)
+    if kind:
+        raise InputError(f"{path} is {kind}, not a CSV file", hint=_SAVE_AS_CSV)
     if encoding is None:
-        encoding = _bom_encoding(raw)
+        encoding = bom_encoding(raw)
     if encoding is None:
         if raw.startswith(_UTF8_BOM):
             raw = raw[len(_UTF8_BOM) :]
         _check_not_utf16(raw, path)
         return raw  # Polars checks it is UTF-8 as it reads; see _line_frame
+    _check_bom_agrees(raw, encoding, path)
     text = _decode(raw, encoding, path).lstrip("\ufeff")
     if any("\x80" <= ch <= "\x9f" for ch in set(text)):
         warnings.append(
@@ -138,7 +149,36 @@ def to_utf8(raw: bytes, encoding: str | None, path: Path, warnings: list[str]) -
     return text.encode("utf-8")
 
 
-def _bom_encoding(raw: bytes) -> str | None:
+def _container(raw: bytes, path: Path) -> str:
+    """What ``raw`` is if its first bytes say it is a workbook or an archive, else ''."""
+    if raw.startswith(_OLE):
+        return "an Excel 97-2003 workbook (.xls) or another Office document"
+    if not raw.startswith(_ZIP):
+        return ""
+    if path.suffix.lower() in (".xlsx", ".xlsm") or b"xl/" in raw[:4096]:
+        return "an Excel workbook (.xlsx, a zip archive)"
+    return "a zip archive"
+
+
+def _check_bom_agrees(raw: bytes, encoding: str, path: Path) -> None:
+    found = "utf-8" if raw.startswith(_UTF8_BOM) else bom_encoding(raw)
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        return  # _decode names the unknown encoding
+    if found is None or name.startswith(found):
+        return
+    size = {"utf-8": 3, "utf-16": 2}.get(found, 4)
+    shown = " ".join(f"{b:02X}" for b in raw[:size])
+    raise InputError(
+        f"{path} starts with a {found.upper()} byte-order mark ({shown}), "
+        f"but --encoding {encoding} was given",
+        hint=f"the file is {found.upper()}: leave out --encoding (or pass --encoding {found})",
+    )
+
+
+def bom_encoding(raw: bytes) -> str | None:
+    """The encoding a UTF-16 or UTF-32 byte-order mark at the start of ``raw`` selects."""
     for bom, name in _BOMS:
         if raw.startswith(bom):
             return name

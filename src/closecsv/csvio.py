@@ -13,12 +13,16 @@ cells are all empty (``"",""``) are skipped and counted in ``blank_lines``.
 
 **Problems.**  File-level problems raise :class:`InputError` (exit 2): not UTF-8 (line and
 byte offset, with an ``--encoding`` hint), an unterminated quote (its line), an empty file,
-duplicate or missing header names, a file that looks semicolon- or tab-delimited.  Record
-level problems (a row with too few or too many cells, a NUL byte) are put on the record in
-the ``READ_ERROR`` column: that row fails, the others go on.
+duplicate or missing header names, a file that looks semicolon-, tab- or comma-delimited
+(a header of one column holding another delimiter).  Record level problems (a row with too
+few or too many cells, a NUL byte, a carriage return outside quotes that is not part of a
+CRLF: Excel and Python's :mod:`csv` end a row there, so the row is refused rather than
+guessed at) are put on the record in the ``READ_ERROR`` column: that row fails, the others
+go on.
 
-The per-record work is vectorised: a second, quote-blind Polars pass over the lines gives
-each line's quote parity, from which records, blank lines and cell counts follow.
+The per-record work is vectorised: a second, quote-blind Polars pass over the lines
+(:mod:`closecsv.csvlines`) gives each line's quote parity, from which records, blank lines
+and cell counts follow.
 """
 
 from __future__ import annotations
@@ -31,18 +35,29 @@ from pathlib import Path
 
 import polars as pl
 
-from closecsv.csvbytes import check_utf8, load_bytes, to_utf8
+from closecsv.csvbytes import bom_encoding, load_bytes, to_utf8
+from closecsv.csvlines import (
+    LINE,
+    QUOTE_HINT,
+    check_bare_quotes,
+    check_quotes,
+    line_frame,
+    records_of,
+    separators,
+)
 from closecsv.errors import InputError
 
 ROW = "__closecsv_row"
 READ_ERROR = "__closecsv_read_error"
-_LINE = "line"
-_RECORD = (~pl.col("before")).cum_sum()  # the record a line belongs to, numbered from 1
-_SPARE_SEPARATORS = ("\x1f", "\x1e", "\x1d", "\x1c", "\x01", "\x02")
 SHORT_ROW_HINT = (
     "add the missing cells (empty ones too) or remove the line break that split the row"
 )
 LONG_ROW_HINT = "a cell that contains the delimiter must be wrapped in quotes"
+LONE_CR = (
+    "has a carriage return (CR) outside quotes, which other programs read as the end of a "
+    "row: if two rows were joined there, put a line break between them; if the CR belongs "
+    "in the cell, wrap the cell in quotes"
+)
 
 
 @dataclass
@@ -59,6 +74,7 @@ class CsvTable:
     records: int = 0  # records after the header, blank ones and those past ``limit`` too
     header_lines: int = 0  # lines up to the header's end (blank lines before it, too)
     leading_blank: int = 0  # blank records before the header (in ``blank_lines`` too)
+    encoding: str = "utf-8"  # the file's: ``--encoding``, a UTF-16/32 BOM's, or UTF-8
 
     @property
     def data_rows(self) -> int:
@@ -81,12 +97,14 @@ def read_table(
     raw = load_bytes(path)
     sha256 = hashlib.sha256(raw).hexdigest()
     warnings: list[str] = []
+    used = encoding or bom_encoding(raw) or "utf-8"
     data = to_utf8(raw, encoding, path, warnings)
     del raw  # each copy of the file let go of as soon as it is done with: peak memory
     if b"\n" not in data and b"\r" in data:
         data = data.replace(b"\r", b"\n")  # classic Mac line endings
     table = parse_table(data, path, delimiter=delimiter, limit=limit, sha256=sha256)
     table.warnings[:0] = warnings
+    table.encoding = used
     table.warnings += blank_warning(path, table.blank_lines)
     return table
 
@@ -99,15 +117,17 @@ def parse_table(
     limit: int | None = None,
     sha256: str = "",
     row_offset: int = 0,
+    line_offset: int = 0,
 ) -> CsvTable:
     """Read UTF-8 ``data`` (no BOM) from ``path`` as :func:`read_table` does, without the
-    blank-lines warning; ``row_offset`` is added to every ``ROW`` (for a slice of a file
-    read behind the file's header lines, :mod:`closecsv.dryrun`).
+    blank-lines warning; ``row_offset`` is added to every ``ROW`` and ``line_offset`` to the
+    line a row's error names (for a slice of a file read behind the file's header lines,
+    :mod:`closecsv.dryrun`).
     """
     warnings: list[str] = []
-    lines = _line_frame(data, path)
-    _check_quotes(lines, delimiter, path)
-    records = _records(lines, b"\x00" in data, delimiter)
+    lines = line_frame(data, path)
+    check_quotes(lines, delimiter, path)
+    records = records_of(lines, b"\x00" in data, delimiter, line_offset)
     header_rec = _header_record(records, path)
     names = _parse_header(lines, header_rec, delimiter, path)
     header_line = int(records["line"][header_rec])
@@ -125,7 +145,7 @@ def parse_table(
     # Polars met one: count the cells of those alone (the count is a regex over the line).
     last = frame[frame.columns[-1]].is_null()
     counted = data_recs.filter(last | maybe_long)["rec"] if frame.width else data_recs["rec"]
-    seps = _separators(lines, counted, delimiter)
+    seps = separators(lines, counted, delimiter)
     del lines
     frame = _attach_records(frame, data_recs, seps, header_rec - row_offset, names)
     frame, names = _drop_unnamed(frame, names, path, warnings)
@@ -155,112 +175,6 @@ def blank_warning(path: Path, blank_lines: int) -> list[str]:
     ]
 
 
-def _spare_separator(data: bytes) -> str:
-    for sep in _SPARE_SEPARATORS:
-        if sep.encode() not in data:
-            return sep
-    raise InputError("the file contains every ASCII control separator", hint="is it a CSV file?")
-
-
-def _line_frame(data: bytes, path: Path) -> pl.DataFrame:
-    """One row per physical line (trailing CR removed), with quote parity before and after."""
-    if not data or data.isspace():  # as `not data.strip()`, without copying the file
-        raise InputError(
-            f"{path} is empty: no header row", hint="the first line must name the columns"
-        )
-    try:
-        lines = pl.read_csv(
-            data,
-            has_header=False,
-            separator=_spare_separator(data),
-            quote_char=None,
-            infer_schema=False,
-            new_columns=[_LINE],
-            empty_string_is_null=False,
-        )
-    except pl.exceptions.ComputeError as exc:
-        if "utf-8" not in str(exc):
-            raise
-        check_utf8(data, path)  # finds the offending byte and raises
-        raise InputError(f"{path}: not valid UTF-8", hint="pass --encoding") from None
-    quotes = pl.col(_LINE).str.count_matches('"', literal=True)
-    return lines.with_columns(
-        quotes=quotes,
-        after=quotes.cum_sum() % 2 == 1,
-        lineno=pl.int_range(1, pl.len() + 1),
-    ).with_columns(before=pl.col("after").xor(pl.col("quotes") % 2 == 1))
-
-
-_QUOTE_HINT = 'wrap a cell that contains a quote in quotes and double the quote: "5"" pipe"'
-
-
-def _check_quotes(lines: pl.DataFrame, sep: str, path: Path) -> None:
-    if lines.height == 0 or not lines["after"][-1]:
-        return
-    _check_bare_quotes(lines, sep, path)
-    opened = lines.filter(~pl.col("before") & pl.col("after"))["lineno"][-1]
-    raise InputError(f"{path}: a quote opened on line {opened} is never closed", hint=_QUOTE_HINT)
-
-
-def _check_bare_quotes(lines: pl.DataFrame, sep: str, path: Path) -> None:
-    """Raise naming the first line with a quote inside a cell that does not start with one.
-
-    Only called once the file is known to be malformed: such a quote is what usually broke it.
-    """
-    s = _re_escape(sep)
-    bare = pl.col(_LINE).str.contains(f'(?:^|{s})[^"{s}]+"')
-    found = lines.filter(~pl.col("before") & bare).head(1)
-    if found.height:
-        line, text = found["lineno"][0], found[_LINE][0]
-        raise InputError(
-            f"{path}: line {line} has a quote inside a cell that does not start with one "
-            f"({text[:60]!r})",
-            hint=_QUOTE_HINT,
-        )
-
-
-def _re_escape(char: str) -> str:
-    return "\\" + char if not char.isalnum() else char
-
-
-def _records(lines: pl.DataFrame, nul: bool, sep: str) -> pl.DataFrame:
-    """One row per record: ``rec`` (1-based), its first line, blank (only spaces and
-    delimiters: Excel's ``,,,`` rows, however many) and NUL."""
-    text = pl.col(_LINE)
-    spaces = "" if sep.isspace() else _re_escape(sep)
-    per_line = lines.select(
-        rec=_RECORD,
-        line=pl.col("lineno"),
-        blank=text.str.contains(rf"^[\s{spaces}]*$"),  # without copying lines
-        nul=text.str.contains("\x00", literal=True) if nul else pl.lit(False),
-    )
-    if not lines["before"].any():
-        return per_line  # no cell spans lines: one record per line
-    return per_line.group_by("rec", maintain_order=True).agg(
-        pl.col("line", "blank").first(), pl.col("nul").any()
-    )
-
-
-def _separators(lines: pl.DataFrame, recs: pl.Series, sep: str) -> pl.DataFrame:
-    """``rec`` and ``seps`` (separators outside quotes) for the records ``recs``.
-
-    A line's separators outside quotes: its matches of ``"[^"]*"|sep`` (leftmost first, so a
-    quoted stretch swallows the separators inside it) less its quoted stretches, which are
-    half its quotes (each stretch takes the next two).  A line that continues or ends a
-    quoted cell counts as if wrapped in quotes at that end.
-    """
-    chosen = lines.with_columns(rec=_RECORD).filter(pl.col("rec").is_in(recs.implode()))
-    text = pl.col(_LINE)
-    wrapped = (
-        pl.when(pl.col("before")).then(pl.lit('"')).otherwise(pl.lit(""))
-        + text
-        + pl.when(pl.col("after")).then(pl.lit('"')).otherwise(pl.lit(""))
-    )
-    quotes = pl.col("quotes") + pl.col("before").cast(pl.Int64) + pl.col("after").cast(pl.Int64)
-    outside = wrapped.str.count_matches(f'"[^"]*"|{_re_escape(sep)}') - quotes // 2
-    return chosen.group_by("rec").agg(seps=outside.sum())
-
-
 def _header_record(records: pl.DataFrame, path: Path) -> int:
     """Index of the header record: the first one that is not blank."""
     if records["blank"].all():
@@ -274,7 +188,7 @@ def _parse_header(lines: pl.DataFrame, header_rec: int, sep: str, path: Path) ->
     starts = lines.filter(~pl.col("before"))["lineno"]
     first = int(starts[header_rec])
     last = int(starts[header_rec + 1]) - 1 if header_rec + 1 < len(starts) else lines.height
-    text = "\n".join(lines[_LINE][first - 1 : last].to_list())
+    text = "\n".join(lines[LINE][first - 1 : last].to_list())
     names = next(csv.reader(io.StringIO(text), delimiter=sep))
     _check_header_shape(names, sep, path)
     return names
@@ -282,11 +196,14 @@ def _parse_header(lines: pl.DataFrame, header_rec: int, sep: str, path: Path) ->
 
 def _check_header_shape(names: list[str], sep: str, path: Path) -> None:
     if len(names) == 1:
-        for other, label in ((";", "semicolon"), ("\t", "tab")):
+        for other, label in ((";", "semicolon"), ("\t", "tab"), (",", "comma")):
             if other != sep and other in names[0]:
+                fix = f"pass --delimiter {other!r}"
+                if other == ",":
+                    fix = "leave out --delimiter (comma is the default)"
                 raise InputError(
                     f"{path} has a single column {names[0][:60]!r}: it looks {label}-delimited",
-                    hint=f"save it as 'CSV UTF-8 (Comma delimited)', or pass --delimiter {other!r}",
+                    hint=f"save it as 'CSV UTF-8 (Comma delimited)', or {fix}",
                 )
     dupes = sorted({n for n in names if n and names.count(n) > 1})
     if dupes:
@@ -323,9 +240,9 @@ def _read_cells(
                 raise
             frame, maybe_long = read(truncate=True), True
     except pl.exceptions.PolarsError as exc:
-        _check_bare_quotes(lines, sep, path)
+        check_bare_quotes(lines, sep, path)
         raise InputError(
-            f"{path}: not a readable CSV file ({str(exc).splitlines()[0]})", hint=_QUOTE_HINT
+            f"{path}: not a readable CSV file ({str(exc).splitlines()[0]})", hint=QUOTE_HINT
         ) from None
     cells = frame.select(internal[: frame.width])
     # a quoted empty cell ("") is read as "", not null; only columns holding one are rewritten
@@ -352,6 +269,8 @@ def _attach_records(
     problem = (
         pl.when(pl.col("nul"))
         .then(pl.lit("the row contains a NUL (0x00) byte; remove it"))
+        .when(~pl.col("blank") & pl.col("cr").is_not_null())
+        .then(pl.format(f"line {{}} {LONE_CR}", pl.col("cr")))
         .when(~pl.col("blank") & (cells < width))
         .then(
             pl.format(

@@ -32,7 +32,8 @@ from closecsv.errors import InputError
 from closecsv.kinds import Kind
 from closecsv.plan import ExcelHits, ImportOptions, Plan, Planner, excel_warnings, requests_made
 from closecsv.progress import Progress
-from closecsv.report import ImportReport, Outcomes, ReportPaths, ReportWriter, Tally
+from closecsv.report import ImportReport, Outcomes, ReportPaths, Tally
+from closecsv.report_files import Dialect, ReportWriter
 from closecsv.resolve import Api
 from closecsv.schema import Schema, TypeInfo
 
@@ -98,10 +99,12 @@ class _Pass:
     header: dict[str, None] = field(default_factory=dict)
     excel: dict[str, ExcelHits] = field(default_factory=dict)
     blank_lines: int = 0
+    removed: Path | None = None  # an earlier dry run's errors file
 
     def run(self, types: list[TypeInfo] | None) -> ImportReport | None:
         """The report; raises :class:`_Again` when ``types`` were guessed wrong."""
-        paths = ReportPaths.for_input(self.slices.path, self.planner.options.report_dir)
+        options = self.planner.options
+        paths = ReportPaths.for_input(self.slices.path, options.report_dir, dry_run=True)
         writer: ReportWriter | None = None
         guessed = wrong = False
         try:
@@ -115,7 +118,8 @@ class _Pass:
                 self.blank_lines += table.blank_lines
                 if wrong or types is None:
                     continue  # no rows yet; or read on to learn every slice's types
-                writer = writer or ReportWriter(paths, table.columns)
+                dialect = Dialect("utf-8", options.delimiter)  # a file read in slices is UTF-8
+                writer = writer or ReportWriter(paths, table.columns, dialect)
                 try:
                     self._slice(table, types, writer)
                 except InputError:
@@ -128,6 +132,7 @@ class _Pass:
                 raise _Again(self._in_schema_order())
             if writer is not None:
                 writer.commit()
+                self.removed = writer.removed
         except BaseException:
             if writer is not None:
                 writer.abort()
@@ -167,6 +172,7 @@ class _Pass:
         self.display.resize(self.display.done)
         kind, source = self.planner.kind, self.slices.path
         report = ImportReport(kind.name, source, self.slices.sha256, True, self.tally, paths)
+        report.removed_errors = self.removed
         spent = requests_made(self.client) - self.display.requests_at_start
         report.lookups = spent - self.display.settling  # planning's share, as in a whole run
         # in the whole-file order: reading, blank lines, the header, Excel numbers
@@ -218,6 +224,7 @@ def _within(types: Sequence[TypeInfo], among: Sequence[TypeInfo]) -> bool:
 def _tables(slices: Slices, options: ImportOptions) -> Iterator[CsvTable]:
     """Each slice read as a table of the file: rows numbered on, blank lines counted once."""
     prefix, offset, left = b"", 0, options.limit
+    lines = 0  # the file's lines before this slice
     first: CsvTable | None = None
     for body in slices.read():
         table = parse_table(
@@ -227,7 +234,9 @@ def _tables(slices: Slices, options: ImportOptions) -> Iterator[CsvTable]:
             limit=left,
             sha256=slices.sha256,
             row_offset=offset,
+            line_offset=lines - (first.header_lines if first is not None else 0),
         )
+        lines += body.count(b"\n")
         if first is None:
             first, prefix = table, _first_lines(body, table.header_lines)
         elif table.columns != first.columns:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,17 +53,44 @@ def load_map(path: Path) -> dict[str, str]:
     bad = [i + 2 for i, row in enumerate(rows[1:]) if row and len(row) != 2]
     if bad:
         raise InputError(f"{path}: line(s) {bad} of the column map do not have two cells")
-    return {row[0]: row[1] for row in rows[1:] if row}
+    entries = [(row[0], row[1], i + 2) for i, row in enumerate(rows[1:]) if row]
+    return _unique(entries, path)
 
 
 def _json_map(text: str, path: Path) -> dict[str, str]:
     try:
-        data = json.loads(text)
+        pairs = json.loads(text, object_pairs_hook=lambda pairs: pairs)
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
-    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+    if not isinstance(pairs, list) or not all(isinstance(v, str) for _, v in pairs):
         raise InputError(f"{path}: a JSON column map must be an object of strings")
-    return {str(k): v for k, v in data.items()}
+    lines = _json_key_lines(text)
+    return _unique(
+        [(k, v, lines[n] if n < len(lines) else 0) for n, (k, v) in enumerate(pairs)], path
+    )
+
+
+def _json_key_lines(text: str) -> list[int]:
+    """The line of each key of a flat JSON object, in order (a string then ``:`` is a key)."""
+    keys = re.finditer(r'"(?:[^"\\]|\\.)*"\s*:', text)
+    return [text.count("\n", 0, m.start()) + 1 for m in keys]
+
+
+def _unique(entries: list[tuple[str, str, int]], path: Path) -> dict[str, str]:
+    """``from -> to``; a ``from`` given twice is an error naming it and its lines."""
+    lines: dict[str, list[int]] = {}
+    for source, _, line in entries:
+        lines.setdefault(source, []).append(line)
+    repeated = {source: at for source, at in lines.items() if len(at) > 1}
+    if repeated:
+        said = "; ".join(
+            f"{source!r} on lines {', '.join(map(str, at))}" for source, at in repeated.items()
+        )
+        raise InputError(
+            f"{path}: the column map maps the same column more than once: {said}",
+            hint="keep one line per column (each file column can have only one new name)",
+        )
+    return {source: target for source, target, _ in entries}
 
 
 def apply_map(

@@ -131,7 +131,7 @@ def execute_plan(
 ) -> ImportReport:
     """Send ``plan`` (or, in a dry run, say what would be sent) and write the reports."""
     start = start or RunStart.now(client.stats, planned=plan.lookups)
-    paths = ReportPaths.for_input(plan.source, settings.report_dir)
+    paths = ReportPaths.for_input(plan.source, settings.report_dir, dry_run=settings.dry_run)
     journal = (
         None
         if settings.dry_run
@@ -143,12 +143,13 @@ def execute_plan(
         progress.close()
         if journal is not None:
             journal.close()
-    write_reports(plan.columns, plan.cells, outcomes, paths)
+    removed = write_reports(plan.columns, plan.cells, outcomes, paths, plan.dialect)
     report = ImportReport(
         plan.kind.name, plan.source, file_sha256(plan.source), settings.dry_run, outcomes, paths
     )
     report.lookups, report.warnings = plan.lookups, list(plan.warnings)
     report.interrupted, report.fatal = run.interrupted, run.fatal
+    report.removed_errors = removed
     return start.finish(report, client.stats)
 
 

@@ -31,6 +31,7 @@ from closecsv.headers import Columns, apply_map, check_headers, load_map
 from closecsv.kinds import LEAD_COLUMNS, Kind
 from closecsv.plan_rows import ACTION, TYPE_ERROR, TYPE_ID, PlannedRow, PlannedRows
 from closecsv.plan_values import assemble, convert_columns
+from closecsv.report_files import Dialect
 from closecsv.resolve import LEAD_ERROR, LEAD_ID, Api, Resolver
 from closecsv.schema import FieldInfo, Schema, TypeInfo, suggest
 from closecsv.values import ValueOptions, unneutralise_expr
@@ -75,8 +76,7 @@ class ImportOptions:
             raise ConfigError("--multi-separator must not be empty", hint="the default is ';'")
         if self.limit is not None and self.limit < 0:
             raise ConfigError("--limit must be 0 or more")
-        if len(self.delimiter) != 1:
-            raise ConfigError("the delimiter must be one character", hint="e.g. ',' or ';'")
+        _check_delimiter(self.delimiter)
 
     def payload_key(self) -> dict[str, Any]:
         """The options that change what is sent (part of the job fingerprint)."""
@@ -95,6 +95,26 @@ class ImportOptions:
 
     def value_options(self) -> ValueOptions:
         return ValueOptions(self.timezone, self.date_format, self.multi_separator)
+
+
+def _check_delimiter(delimiter: str) -> None:
+    """One ASCII character that can separate cells: not a quote, not a line break."""
+    hint = "e.g. ',' or ';', or '\\t' (or the word tab) for a tab"
+    if len(delimiter) != 1:
+        raise ConfigError(f"--delimiter {delimiter!r} must be one character", hint=hint)
+    if delimiter in '"\r\n':
+        raise ConfigError(
+            f"--delimiter {delimiter!r} cannot be used: it has a meaning of its own in CSV "
+            "(a quote wraps a cell, a line break ends a row)",
+            hint=hint,
+        )
+    if not delimiter.isascii():
+        raise ConfigError(
+            f"--delimiter {delimiter!r} is not an ASCII character: closecsv reads files whose "
+            "delimiter is one byte",
+            hint="replace it in the file with ',' or ';' (or save the file again as CSV UTF-8), "
+            "then pass that delimiter",
+        )
 
 
 @dataclass(frozen=True)
@@ -125,6 +145,7 @@ class Plan:
     lookups: int = 0
     organization: str | None = None  # the API key's org: the journal refuses another
     excel: dict[str, ExcelHits] = field(default_factory=dict)  # behind the Excel warnings
+    dialect: Dialect = field(default_factory=Dialect)  # as read; the reports are written so
 
     def pending(self, dry_run: bool) -> list[PlannedRow]:
         """The rows the executor handles one by one: updates, and creates unless dry."""
@@ -154,6 +175,7 @@ def build_plan(client: Api, schema: Schema, kind: Kind, path: Path, options: Imp
     planner = Planner(client, schema, kind, options)
     plan = planner.plan(table, planner.types_named(table))
     plan.warnings[:0] = table.warnings
+    plan.dialect = Dialect(table.encoding, options.delimiter)
     plan.lookups = requests_made(client) - before
     return plan
 

@@ -2,39 +2,33 @@
 
 ``<stem>.results.csv`` has every input row (all its columns) plus ``_row``, ``_status``,
 ``_id``, ``_lead_id``, ``_error``; ``<stem>.errors.csv`` only the failed rows, their columns
-plus ``_row`` and ``_error``, so it can be fixed and imported again as it is.  An input that
-already carries one of these report columns (a re-imported errors file) has it replaced, not
-repeated.  The outcomes are a frame in the report's own columns (:class:`Outcomes`), joined to
-the cells as read and written by Polars in slices (minimal quoting, CRLF, empty and missing
-cells both empty: what :mod:`csv` writes).  Both files are written (by :class:`ReportWriter`,
-in one part or, for a dry run in slices, a part a slice) under a temporary name and renamed
-when complete; the temporary file is created new (``O_EXCL``, no symlink followed, mode
-0600: the rows are customer data).  A failed write (disk full) is a :class:`FatalError` that
-says the journal is intact, so the same command writes the reports again without sending
-anything twice.
+plus ``_row`` and ``_error``, so it can be fixed and imported again as it is, with the same
+command line (the files are in the input's encoding and delimiter).  A dry run writes
+``<stem>.validate.results.csv`` and ``<stem>.validate.errors.csv`` instead, so it never
+replaces a real run's files.  The outcomes are a frame in the report's own columns
+(:class:`Outcomes`), joined to the cells as read and written by
+:class:`~closecsv.report_files.ReportWriter` (in one part or, for a dry run in slices, a
+part a slice; see that module for the columns, the encoding and the errors file of a run
+where nothing failed).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
-import secrets
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, Protocol, overload
+from typing import Any, Protocol, overload
 
 import polars as pl
 
 from closecsv.errors import FatalError
+from closecsv.report_files import Dialect, ReportWriter
 from closecsv.wording import duration, plural
 
-REPORT_COLUMNS = ("_row", "_status", "_id", "_lead_id", "_error")
-ERROR_COLUMNS = ("_row", "_error")
 OUTCOME_SCHEMA = pl.Schema(
     {
         "_row": pl.Int64(),
@@ -124,12 +118,17 @@ class ReportPaths:
     journal: Path
 
     @classmethod
-    def for_input(cls, source: Path, report_dir: Path | None) -> ReportPaths:
+    def for_input(
+        cls, source: Path, report_dir: Path | None, *, dry_run: bool = False
+    ) -> ReportPaths:
+        """A dry run's reports are ``<stem>.validate.results.csv`` and
+        ``<stem>.validate.errors.csv``: they never replace a real run's."""
         folder = report_dir if report_dir is not None else source.parent
         stem = source.stem
+        run = f"{stem}.validate" if dry_run else stem
         return cls(
-            results=folder / f"{stem}.results.csv",
-            errors=folder / f"{stem}.errors.csv",
+            results=folder / f"{run}.results.csv",
+            errors=folder / f"{run}.errors.csv",
             journal=folder / f"{stem}.journal.sqlite",
         )
 
@@ -181,6 +180,7 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)
     interrupted: bool = False
     fatal: FatalError | None = None  # the error that stopped the run (auth, network)
+    removed_errors: Path | None = None  # an earlier run's errors file, removed: none failed
 
     def counts(self) -> dict[str, int]:
         if isinstance(self.results, Outcomes | Tally):
@@ -212,100 +212,18 @@ def file_sha256(path: Path) -> str:
 
 
 def write_reports(
-    columns: Sequence[str], cells: pl.DataFrame, outcomes: Outcomes, paths: ReportPaths
-) -> None:
-    """Write both CSVs (temp name, then rename).  ``cells``: ``row`` (Int64, the name of its
-    first column) and the file's ``columns`` as read; every outcome row has its record."""
-    with ReportWriter(paths, columns) as writer:
+    columns: Sequence[str],
+    cells: pl.DataFrame,
+    outcomes: Outcomes,
+    paths: ReportPaths,
+    dialect: Dialect | None = None,
+) -> Path | None:
+    """Write the CSVs (temp name, then rename; :mod:`closecsv.report_files`).  ``cells``:
+    ``row`` (Int64, the name of its first column) and the file's ``columns`` as read; every
+    outcome row has its record.  Returns the stale errors file removed, if one was."""
+    with ReportWriter(paths, columns, dialect) as writer:
         writer.add(cells, outcomes)
-
-
-class ReportWriter:
-    """The results and errors CSVs, written a part at a time (:meth:`add`, in row order) to
-    temporary files that :meth:`commit` (the end of a ``with`` block without an error)
-    renames into place; anything else removes them."""
-
-    def __init__(self, paths: ReportPaths, columns: Sequence[str]) -> None:
-        self.own = [c for c in columns if c not in REPORT_COLUMNS]
-        self.targets = (paths.results, paths.errors)
-        self.temps = [
-            p.with_name(f".{p.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp") for p in self.targets
-        ]
-        self.files: list[IO[bytes]] = []
-
-    def __enter__(self) -> ReportWriter:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        if kind is None:
-            self.commit()
-        else:
-            self.abort()
-
-    def add(self, cells: pl.DataFrame, outcomes: Outcomes) -> None:
-        """Append the rows of ``outcomes`` with their ``cells`` (see :func:`write_reports`)."""
-        records = cells.select(pl.col(cells.columns[0]).alias("_row"), *self.own)
-        frame = outcomes.frame
-        if records["_row"].equals(frame["_row"]):
-            table = pl.concat([records.drop("_row"), frame], how="horizontal")
-        else:
-            table = frame.join(records, on="_row", how="left", maintain_order="left")
-        failed = table.filter(pl.col("_status") == "failed")
-        parts = (table.select(*self.own, *REPORT_COLUMNS), failed.select(*self.own, *ERROR_COLUMNS))
-        first = not self.files
-        for n, part in enumerate(parts):
-            with self._guard(n):
-                if first:
-                    self.targets[n].parent.mkdir(parents=True, exist_ok=True)
-                    self.files.append(_create(self.temps[n]))
-                # one streaming pass: Polars renders and writes the rows in batches
-                _text(part).sink_csv(self.files[n], include_header=first, line_terminator="\r\n")
-
-    def commit(self) -> None:
-        """Make both files durable and rename them into place."""
-        for n, fh in enumerate(self.files):
-            with self._guard(n):
-                fh.flush()
-                os.fsync(fh.fileno())
-                fh.close()
-        for n, temp in enumerate(self.temps):
-            with self._guard(n):
-                os.replace(temp, self.targets[n])
-
-    def abort(self) -> None:
-        """Close and remove the temporary files."""
-        for fh in self.files:
-            with contextlib.suppress(OSError):
-                fh.close()
-        for temp in self.temps:
-            temp.unlink(missing_ok=True)
-
-    @contextlib.contextmanager
-    def _guard(self, n: int) -> Iterator[None]:
-        try:
-            yield
-        except OSError as exc:
-            self.abort()
-            raise FatalError(
-                f"cannot write {self.targets[n]}: {exc.strerror or exc}",
-                hint="free disk space or fix the folder's permissions, then run the same "
-                "command again: the journal keeps every row, so the reports are rewritten and "
-                "nothing is sent twice",
-            ) from None
-
-
-def _create(path: Path) -> IO[bytes]:
-    """A new file for writing: never an existing one, never through a symlink."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    return os.fdopen(os.open(path, flags, 0o600), "wb")
-
-
-def _text(table: pl.DataFrame) -> pl.LazyFrame:
-    """Empty text as missing: Polars quotes ``""``, :mod:`csv` writes nothing for both.
-    (Only the columns holding one are rewritten: a scan is much cheaper than a rewrite.)"""
-    texts = [c for c, t in table.schema.items() if t == pl.String]
-    empty = table.select((pl.col(texts) == "").any())
-    return table.lazy().with_columns(pl.col(c).replace("", None) for c in texts if empty[c][0])
+    return writer.removed
 
 
 def summary_text(report: ImportReport) -> str:
@@ -330,6 +248,8 @@ def _file_lines(report: ImportReport) -> list[str]:
     lines = [f"results   {report.paths.results}"]
     if report.failed:
         lines.append(f"errors    {report.paths.errors}  (fix and import it again)")
+    elif report.removed_errors is not None:
+        lines.append(f"errors    none; removed the earlier run's {report.removed_errors}")
     if not report.dry_run:
         lines.append(f"journal   {report.paths.journal}")
     return lines
@@ -367,7 +287,7 @@ def receipt(report: ImportReport) -> dict[str, Any]:
         "error": report.fatal.message if report.fatal is not None else None,
         "files": {
             "results": str(report.paths.results),
-            "errors": str(report.paths.errors),
+            "errors": str(report.paths.errors) if report.failed else None,
             "journal": None if report.dry_run else str(report.paths.journal),
         },
         "warnings": list(report.warnings),

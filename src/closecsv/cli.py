@@ -418,7 +418,8 @@ def run_import_command(ctx: Context, kind: str, file: Path, options: dict[str, A
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("demo-out"),
     show_default=True,
-    help="Where the demo keeps the sandbox org, reports and exports (emptied first).",
+    help="Where the demo keeps the sandbox org, reports and exports: a new or empty folder, "
+    "or one an earlier demo made (its last run's files are replaced; nothing else is touched).",
 )
 @click.option(
     "--samples",

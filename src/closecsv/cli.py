@@ -18,7 +18,13 @@ from typing import Any, ParamSpec, TypeVar
 import click
 
 from closecsv import __version__
-from closecsv.cli_support import csv_line, import_options, render_schema
+from closecsv.cli_support import (
+    check_report_dir,
+    csv_line,
+    import_options,
+    render_schema,
+    write_new_file,
+)
 from closecsv.client import CloseClient
 from closecsv.config import Settings, is_loopback_host, load_settings
 from closecsv.errors import CloseCsvError, ConfigError, FatalError, InputError
@@ -160,9 +166,7 @@ def template_command(ctx: Context, kind: str, type_ref: str, output: Path | None
     if output is None:
         click.echo(header, nl=False)
         return
-    if output.exists():
-        raise InputError(f"{output} exists", hint="choose another name or remove the file")
-    output.write_text(header, encoding="utf-8", newline="")
+    write_new_file(output, header)
     if not ctx.quiet:
         click.echo(f"wrote {output} ({len(template_columns(info))} columns)", err=True)
 
@@ -230,15 +234,23 @@ def sandbox_command(
     if not is_loopback_host(host):
         raise ConfigError(f"--host {host} is not a loopback address", hint="use 127.0.0.1")
     key = sandbox_key or SANDBOX_API_KEY
-    sandbox = Sandbox(
-        data_path,
-        api_key=key,
-        rate_limit=rate_limit,
-        latency_ms=latency,
-        fault_rate=fault_rate,
-        seed=seed,
-        max_skip=max_skip,
-    )
+    try:
+        sandbox = Sandbox(
+            data_path,
+            api_key=key,
+            rate_limit=rate_limit,
+            latency_ms=latency,
+            fault_rate=fault_rate,
+            seed=seed,
+            max_skip=max_skip,
+        )
+    except (OSError, ValueError, KeyError) as exc:  # a --data file that is not a sandbox org
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise InputError(
+            f"cannot use --data {data_path}: {detail}",
+            hint="give a new file name, or a data file an earlier sandbox wrote "
+            "(an existing file is not changed)",
+        ) from None
 
     def ready(url: str) -> None:
         click.echo(f"Close API sandbox listening on {url}", err=True)
@@ -398,6 +410,8 @@ def run_import_command(ctx: Context, kind: str, file: Path, options: dict[str, A
 
     as_json = options.pop("as_json")
     label = "validate" if options.get("dry_run") else "import"
+    report_dir = options.get("report_dir")
+    check_report_dir(report_dir or file.parent, given=report_dir is not None)
     with ctx.client() as client:
         progress = make_progress(sys.stderr, quiet=ctx.quiet, label=label)
         report = run_import(

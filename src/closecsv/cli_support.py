@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import click
 
+from closecsv.errors import InputError
+from closecsv.report import _create as create_new_file
 from closecsv.schema import FieldInfo, TypeInfo
 
 P = ParamSpec("P")
@@ -49,6 +52,49 @@ def csv_line(cells: list[str]) -> str:
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\r\n").writerow(cells)
     return buf.getvalue()
+
+
+def write_new_file(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` as a new file, as the results and errors files are created:
+    never over an existing file, never through a symlink (dangling or not); nothing is left
+    behind when the write fails.  Problems are :class:`InputError` (exit 2)."""
+    if path.is_symlink():
+        raise InputError(
+            f"{path} is a symbolic link; refusing to write through it",
+            hint="remove the link or choose another name",
+        )
+    try:
+        fh = create_new_file(path)
+    except FileExistsError:
+        raise InputError(f"{path} exists", hint="choose another name or remove the file") from None
+    except OSError as exc:
+        raise InputError(
+            f"cannot write {path}: {exc.strerror or exc}",
+            hint="choose a folder that exists and that you can write to",
+        ) from None
+    try:
+        with fh:
+            fh.write(text.encode("utf-8"))
+    except OSError as exc:
+        path.unlink(missing_ok=True)
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def check_report_dir(folder: Path, given: bool) -> None:
+    """Create the folder the reports and journal go to, and check it is writable, before
+    anything is read or sent (:class:`InputError`, exit 2, otherwise)."""
+    what = f"--report-dir {folder}" if given else f"the folder of FILE ({folder})"
+    hint = "pass --report-dir with a folder you can write to"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise InputError(f"{what} is a file, not a folder; nothing was sent", hint=hint) from None
+    except OSError as exc:
+        raise InputError(
+            f"cannot create {what}: {exc.strerror or exc}; nothing was sent", hint=hint
+        ) from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write in {what}: permission denied; nothing was sent", hint=hint)
 
 
 IMPORT_OPTIONS = (

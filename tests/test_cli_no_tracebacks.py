@@ -202,6 +202,21 @@ CASES = [
         xfail="the exporter's --out-dir check is fixed on the exporter branch",
     ),
     Case("schema with a refused key", ("schema",), 3, "authentication refused", key="wrong"),
+    Case("users with a refused key", ("users",), 3, "authentication refused", key="wrong"),
+    Case(
+        "leads --query with a refused key",
+        ("leads", "--query", "acme"),
+        3,
+        "authentication refused",
+        key="wrong",
+    ),
+    Case(
+        "leads when the plan limit answers 402",
+        ("leads", "--json"),
+        3,
+        "402",
+        wrap=always(402, {"error": "Your plan does not include API access."}),
+    ),
     Case(
         "import with a refused key",
         IMPORT,

@@ -32,9 +32,9 @@ def list_users(api: Api) -> list[dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for status, key in (("active", "memberships"), ("inactive", "inactive_memberships")):
         for member in org.get(key) or []:
-            found.setdefault(
-                str(_member_user(member).get("id")), _user(_member_user(member), status)
-            )
+            if isinstance(member, dict):
+                user = _member_user(member)
+                found.setdefault(str(user.get("id")), _user(user, status))
     found.setdefault(str(me.get("id")), _user(me, "active"))
     return sorted(found.values(), key=lambda u: (u["status"], u["name"].casefold(), u["id"]))
 

@@ -22,7 +22,9 @@ from closecsv.cli_support import (
     check_report_dir,
     csv_line,
     import_options,
+    quiet_option,
     render_schema,
+    validate_options,
     write_new_file,
 )
 from closecsv.client import CloseClient
@@ -35,6 +37,7 @@ from closecsv.schema import (
     schema_as_json,
     template_columns,
 )
+from closecsv.wording import plural
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -111,8 +114,8 @@ def translate_errors(fn: Callable[P, R]) -> Callable[P, R]:
 def main(ctx: click.Context, api_key: str | None, api_url: str | None, quiet: bool) -> None:
     """Move Close custom activities and custom objects in and out of CSV files.
 
+    \b
     Example:
-
         CLOSE_API_KEY=... closecsv import activities calls.csv
     """
     if api_key:
@@ -122,6 +125,7 @@ def main(ctx: click.Context, api_key: str | None, api_url: str | None, quiet: bo
 
 @main.command("schema")
 @click.option("--json", "as_json", is_flag=True, help="Print the schema as JSON on stdout.")
+@quiet_option
 @pass_ctx
 @translate_errors
 def schema_command(ctx: Context, as_json: bool) -> None:
@@ -130,8 +134,8 @@ def schema_command(ctx: Context, as_json: bool) -> None:
     Each field shows its CSV column, type, whether it is required or takes several
     values, and its choices.
 
+    \b
     Example:
-
         closecsv schema --json > schema.json
     """
     with ctx.client() as client:
@@ -151,13 +155,14 @@ def schema_command(ctx: Context, as_json: bool) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the CSV here instead of stdout (refuses to overwrite an existing file).",
 )
+@quiet_option
 @pass_ctx
 @translate_errors
 def template_command(ctx: Context, kind: str, type_ref: str, output: Path | None) -> None:
     """Write a header-only CSV for one type (TYPE: exact name or id).
 
+    \b
     Example:
-
         closecsv template activities "Discovery Call" -o calls.csv
     """
     with ctx.client() as client:
@@ -225,8 +230,8 @@ def sandbox_command(
     It prints its base URL and key; point closecsv at it with CLOSE_API_URL and
     CLOSE_API_KEY.
 
+    \b
     Example:
-
         closecsv sandbox --port 8765 --data org.json --rate-limit 20 --latency 80
     """
     from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
@@ -330,6 +335,7 @@ def sandbox_command(
     is_flag=True,
     help="Do not neutralise formula-like cells (no leading ' before = + - @ tab CR).",
 )
+@quiet_option
 @pass_ctx
 @translate_errors
 def export_command(ctx: Context, /, kind: str, fmt: str, **options: Any) -> None:
@@ -339,8 +345,8 @@ def export_command(ctx: Context, /, kind: str, fmt: str, **options: Any) -> None
     it); --raw turns that off.  With --state, edits to instances exported earlier need a
     full export: only date_created is tracked.
 
+    \b
     Example:
-
         closecsv export activities --type "Discovery Call" --out-dir exports --since 2024-01-01
     """
     from closecsv.exporter import options_from_cli, run_export
@@ -366,6 +372,7 @@ def export_command(ctx: Context, /, kind: str, fmt: str, **options: Any) -> None
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Validate and report; write nothing to Close.")
 @import_options
+@quiet_option
 @pass_ctx
 @translate_errors
 def import_command(ctx: Context, /, kind: str, file: Path, **options: Any) -> None:
@@ -375,8 +382,8 @@ def import_command(ctx: Context, /, kind: str, file: Path, **options: Any) -> No
     given); other rows create one.  Results, errors and a journal go next to FILE.
     Running the same command again after a crash or Ctrl-C resumes without duplicates.
 
+    \b
     Example:
-
         closecsv import activities calls.csv --report-dir reports
     """
     sys.exit(run_import_command(ctx, kind, file, options))
@@ -385,7 +392,8 @@ def import_command(ctx: Context, /, kind: str, file: Path, **options: Any) -> No
 @main.command("validate")
 @click.argument("kind", type=KIND_ARG)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@import_options
+@validate_options
+@quiet_option
 @pass_ctx
 @translate_errors
 def validate_command(ctx: Context, /, kind: str, file: Path, **options: Any) -> None:
@@ -394,8 +402,8 @@ def validate_command(ctx: Context, /, kind: str, file: Path, **options: Any) -> 
     Leads, users and the current values of updated instances are read; statuses are
     would_create, would_update, unchanged or failed.  Exit 1 if any row would fail.
 
+    \b
     Example:
-
         closecsv validate objects deals.csv
     """
     sys.exit(run_import_command(ctx, kind, file, {**options, "dry_run": True}))
@@ -419,6 +427,9 @@ def run_import_command(ctx: Context, kind: str, file: Path, options: dict[str, A
         )
     if not ctx.quiet:
         click.echo(summary_text(report), err=True)
+    elif report.failed:  # -q still says where the failed rows are
+        rows = plural(report.failed, "row")
+        click.echo(f"closecsv: {rows} failed; fix them in {report.paths.errors}", err=True)
     if as_json:
         click.echo(json.dumps(receipt(report), indent=2))
     if report.fatal is not None:
@@ -446,8 +457,8 @@ def run_import_command(ctx: Context, kind: str, file: Path, options: dict[str, A
 def demo_command(workdir: Path, samples: Path) -> None:
     """Start a sandbox and run a real import and export of sample_csvs/, end to end.
 
+    \b
     Example:
-
         closecsv demo --workdir /tmp/closecsv-demo
     """
     from closecsv.demo import run_demo
@@ -457,6 +468,7 @@ def demo_command(workdir: Path, samples: Path) -> None:
 
 @main.command("users")
 @click.option("--json", "as_json", is_flag=True, help="Print the users as JSON on stdout.")
+@quiet_option
 @pass_ctx
 @translate_errors
 def users_command(ctx: Context, as_json: bool) -> None:
@@ -486,6 +498,7 @@ def users_command(ctx: Context, as_json: bool) -> None:
     help="At most N leads, newest first.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the leads as JSON on stdout.")
+@quiet_option
 @pass_ctx
 @translate_errors
 def leads_command(ctx: Context, query: str | None, limit: int, as_json: bool) -> None:

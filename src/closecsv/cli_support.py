@@ -97,13 +97,33 @@ def check_report_dir(folder: Path, given: bool) -> None:
         raise InputError(f"cannot write in {what}: permission denied; nothing was sent", hint=hint)
 
 
+def _set_quiet(ctx: click.Context, _: click.Parameter, value: bool) -> None:
+    if value and ctx.obj is not None:
+        ctx.obj.quiet = True
+
+
+quiet_option = click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    expose_value=False,
+    callback=_set_quiet,
+    help="No progress bar or summary; errors only (also accepted before the command).",
+)
+REPORT_DIR = click.option(
+    "--report-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where results, errors and the journal go (default: next to FILE).",
+)
+DRY_REPORT_DIR = click.option(
+    "--report-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the results and errors files go (default: next to FILE).",
+)
+
 IMPORT_OPTIONS = (
     click.option("--type", "type_ref", metavar="TYPE", help="The type of every row (name or id)."),
-    click.option(
-        "--report-dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        help="Where results, errors and the journal go (default: next to FILE).",
-    ),
+    REPORT_DIR,
     click.option(
         "--concurrency",
         type=click.IntRange(1, 16),
@@ -177,4 +197,11 @@ IMPORT_OPTIONS = (
 def import_options(fn: Callable[P, R]) -> Callable[P, R]:
     for option in reversed(IMPORT_OPTIONS):
         fn = option(fn)
+    return fn
+
+
+def validate_options(fn: Callable[P, R]) -> Callable[P, R]:
+    """The import options, their help text without the journal a dry run does not keep."""
+    for option in reversed(IMPORT_OPTIONS):
+        fn = (DRY_REPORT_DIR if option is REPORT_DIR else option)(fn)
     return fn

@@ -37,6 +37,8 @@ def demo_steps(samples: Path, out: Path) -> list[Step]:
     reports = str(out / "reports")
     steps = [
         Step("What the org holds: types, fields, choices", ("schema",)),
+        Step("The users a user cell can name", ("users",)),
+        Step("Leads a file can refer to, found by name", ("leads", "--query", "Acme Corp")),
         Step(
             "A header-only template for one activity type",
             ("template", "activities", "Discovery Call"),

@@ -472,9 +472,9 @@ def demo_command(workdir: Path, samples: Path) -> None:
 @pass_ctx
 @translate_errors
 def users_command(ctx: Context, as_json: bool) -> None:
-    """List the users a `user` cell or a user field can name (id, name, email).
+    """List the users a file can name: id, name, email, status.
 
-    Inactive users are listed too: user fields accept former users.
+    A `user` cell or a user field takes any of them, inactive (former) users too.
 
     \b
     Example:
@@ -502,8 +502,9 @@ def users_command(ctx: Context, as_json: bool) -> None:
 @pass_ctx
 @translate_errors
 def leads_command(ctx: Context, query: str | None, limit: int, as_json: bool) -> None:
-    """List leads with their contacts' emails and phones: the values lead_id, lead_name,
-    lead_email, lead_phone and contact cells take.
+    """List leads with their contacts' emails and phones, newest first.
+
+    These are the values lead_id, lead_name, lead_email, lead_phone and contact cells take.
 
     \b
     Example:

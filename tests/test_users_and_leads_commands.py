@@ -100,3 +100,12 @@ def test_a_listed_lead_email_and_user_name_validate_in_a_file(
     result = run(url, "validate", "activities", str(path))
     assert result.exit_code == 0, result.stderr
     assert "would_create" in result.stderr
+
+
+def test_a_blank_query_lists_the_newest_leads(org: tuple[Sandbox, str]) -> None:
+    _, url = org
+    blank = run(url, "leads", "--query", "  ", "--limit", "4", "--json")
+    plain = run(url, "leads", "--limit", "4", "--json")
+    assert blank.exit_code == 0, blank.stderr
+    assert json.loads(blank.stdout) == json.loads(plain.stdout)
+    assert len(json.loads(plain.stdout)) == 4

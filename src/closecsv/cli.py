@@ -108,7 +108,12 @@ def translate_errors(fn: Callable[P, R]) -> Callable[P, R]:
     help="API base URL (env CLOSE_API_URL; default https://api.close.com/api/v1/). "
     "https only, except loopback addresses where the sandbox runs.",
 )
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary; errors only.")
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="No progress bar or summary; errors only (also accepted after the command).",
+)
 @click.version_option(__version__, prog_name="closecsv")
 @click.pass_context
 def main(ctx: click.Context, api_key: str | None, api_url: str | None, quiet: bool) -> None:

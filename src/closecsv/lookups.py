@@ -53,8 +53,8 @@ def list_leads(api: Api, query: str | None, limit: int) -> list[dict[str, Any]]:
 
     One Advanced Filtering search (``results_limit``), cursor pages until ``limit`` leads."""
     queries: list[dict[str, Any]] = [{"type": "object_type", "object_type": "lead"}]
-    if query:
-        queries.append({"type": "text", "mode": "full_words", "value": query})
+    if query and query.strip():
+        queries.append({"type": "text", "mode": "full_words", "value": query.strip()})
     newest = {"type": "regular_field", "object_type": "lead", "field_name": "date_created"}
     body: dict[str, Any] = {
         "query": {"type": "and", "queries": queries},

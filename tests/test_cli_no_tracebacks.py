@@ -69,6 +69,11 @@ def dangling_link(tmp: Path) -> None:
     (tmp / "link.csv").symlink_to(tmp / "elsewhere.csv")
 
 
+def dangling_link_and_calls(tmp: Path) -> None:
+    dangling_link(tmp)
+    sample_calls(tmp)
+
+
 def existing_file(tmp: Path) -> None:
     (tmp / "mine.csv").write_text("my own data\n", encoding="utf-8")
 
@@ -149,9 +154,18 @@ CASES = [
         "import --report-dir under a regular file",
         (*IMPORT, "--report-dir", "{tmp}/blocker/reports"),
         2,
-        "cannot create --report-dir",
+        "blocker is not a folder; nothing was sent",
         file_in_the_way,
         sends_nothing=True,
+    ),
+    Case(
+        "import --report-dir under a dangling symlink",
+        (*IMPORT, "--report-dir", "{tmp}/link.csv/reports"),
+        2,
+        "nothing was sent",
+        dangling_link_and_calls,
+        sends_nothing=True,
+        after=no_file("elsewhere.csv"),
     ),
     Case(
         "validate --report-dir under a regular file",

@@ -81,20 +81,23 @@ def write_new_file(path: Path, text: str) -> None:
 
 
 def check_report_dir(folder: Path, given: bool) -> None:
-    """Create the folder the reports and journal go to, and check it is writable, before
-    anything is read or sent (:class:`InputError`, exit 2, otherwise)."""
+    """Check, before anything is read or sent, that the reports and journal can be written
+    in ``folder`` (or created there, by the run, when it does not exist yet): its nearest
+    existing ancestor must be a writable folder.  Nothing is created here.  :class:`InputError`
+    (exit 2) otherwise."""
     what = f"--report-dir {folder}" if given else f"the folder of FILE ({folder})"
     hint = "pass --report-dir with a folder you can write to"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise InputError(f"{what} is a file, not a folder; nothing was sent", hint=hint) from None
-    except OSError as exc:
+    existing = folder
+    while not os.path.lexists(existing) and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
         raise InputError(
-            f"cannot create {what}: {exc.strerror or exc}; nothing was sent", hint=hint
-        ) from None
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise InputError(f"cannot write in {what}: permission denied; nothing was sent", hint=hint)
+            f"cannot use {what}: {existing} is not a folder; nothing was sent", hint=hint
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(
+            f"cannot use {what}: {existing} is not writable; nothing was sent", hint=hint
+        )
 
 
 def _set_quiet(ctx: click.Context, _: click.Parameter, value: bool) -> None:

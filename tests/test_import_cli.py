@@ -178,4 +178,6 @@ def test_quiet_prints_nothing_but_errors(cli: Cli) -> None:
         ["--api-url", cli.url, "-q", "import", "activities", str(path)],
         env={"CLOSE_API_KEY": SANDBOX_API_KEY},
     )
-    assert (result.exit_code, result.stdout, result.stderr) == (1, "", "")
+    errors = path.with_name("with_errors.errors.csv")
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == f"closecsv: 7 rows failed; fix them in {errors}\n"

@@ -18,7 +18,15 @@ from typing import Any, ParamSpec, TypeVar
 import click
 
 from closecsv import __version__
-from closecsv.cli_support import csv_line, import_options, render_schema
+from closecsv.cli_support import (
+    check_report_dir,
+    csv_line,
+    import_options,
+    quiet_option,
+    render_schema,
+    validate_options,
+    write_new_file,
+)
 from closecsv.client import CloseClient
 from closecsv.config import Settings, is_loopback_host, load_settings
 from closecsv.errors import CloseCsvError, ConfigError, FatalError, InputError
@@ -29,6 +37,7 @@ from closecsv.schema import (
     schema_as_json,
     template_columns,
 )
+from closecsv.wording import plural
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -99,14 +108,19 @@ def translate_errors(fn: Callable[P, R]) -> Callable[P, R]:
     help="API base URL (env CLOSE_API_URL; default https://api.close.com/api/v1/). "
     "https only, except loopback addresses where the sandbox runs.",
 )
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary; errors only.")
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="No progress bar or summary; errors only (also accepted after the command).",
+)
 @click.version_option(__version__, prog_name="closecsv")
 @click.pass_context
 def main(ctx: click.Context, api_key: str | None, api_url: str | None, quiet: bool) -> None:
     """Move Close custom activities and custom objects in and out of CSV files.
 
+    \b
     Example:
-
         CLOSE_API_KEY=... closecsv import activities calls.csv
     """
     if api_key:
@@ -116,6 +130,7 @@ def main(ctx: click.Context, api_key: str | None, api_url: str | None, quiet: bo
 
 @main.command("schema")
 @click.option("--json", "as_json", is_flag=True, help="Print the schema as JSON on stdout.")
+@quiet_option
 @pass_ctx
 @translate_errors
 def schema_command(ctx: Context, as_json: bool) -> None:
@@ -124,8 +139,8 @@ def schema_command(ctx: Context, as_json: bool) -> None:
     Each field shows its CSV column, type, whether it is required or takes several
     values, and its choices.
 
+    \b
     Example:
-
         closecsv schema --json > schema.json
     """
     with ctx.client() as client:
@@ -145,13 +160,14 @@ def schema_command(ctx: Context, as_json: bool) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the CSV here instead of stdout (refuses to overwrite an existing file).",
 )
+@quiet_option
 @pass_ctx
 @translate_errors
 def template_command(ctx: Context, kind: str, type_ref: str, output: Path | None) -> None:
     """Write a header-only CSV for one type (TYPE: exact name or id).
 
+    \b
     Example:
-
         closecsv template activities "Discovery Call" -o calls.csv
     """
     with ctx.client() as client:
@@ -160,9 +176,7 @@ def template_command(ctx: Context, kind: str, type_ref: str, output: Path | None
     if output is None:
         click.echo(header, nl=False)
         return
-    if output.exists():
-        raise InputError(f"{output} exists", hint="choose another name or remove the file")
-    output.write_text(header, encoding="utf-8", newline="")
+    write_new_file(output, header)
     if not ctx.quiet:
         click.echo(f"wrote {output} ({len(template_columns(info))} columns)", err=True)
 
@@ -221,8 +235,8 @@ def sandbox_command(
     It prints its base URL and key; point closecsv at it with CLOSE_API_URL and
     CLOSE_API_KEY.
 
+    \b
     Example:
-
         closecsv sandbox --port 8765 --data org.json --rate-limit 20 --latency 80
     """
     from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
@@ -230,15 +244,23 @@ def sandbox_command(
     if not is_loopback_host(host):
         raise ConfigError(f"--host {host} is not a loopback address", hint="use 127.0.0.1")
     key = sandbox_key or SANDBOX_API_KEY
-    sandbox = Sandbox(
-        data_path,
-        api_key=key,
-        rate_limit=rate_limit,
-        latency_ms=latency,
-        fault_rate=fault_rate,
-        seed=seed,
-        max_skip=max_skip,
-    )
+    try:
+        sandbox = Sandbox(
+            data_path,
+            api_key=key,
+            rate_limit=rate_limit,
+            latency_ms=latency,
+            fault_rate=fault_rate,
+            seed=seed,
+            max_skip=max_skip,
+        )
+    except (OSError, ValueError, KeyError) as exc:  # a --data file that is not a sandbox org
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise InputError(
+            f"cannot use --data {data_path}: {detail}",
+            hint="give a new file name, or a data file an earlier sandbox wrote "
+            "(an existing file is not changed)",
+        ) from None
 
     def ready(url: str) -> None:
         click.echo(f"Close API sandbox listening on {url}", err=True)
@@ -318,6 +340,7 @@ def sandbox_command(
     is_flag=True,
     help="Do not neutralise formula-like cells (no leading ' before = + - @ tab CR).",
 )
+@quiet_option
 @pass_ctx
 @translate_errors
 def export_command(ctx: Context, /, kind: str, fmt: str, **options: Any) -> None:
@@ -327,8 +350,8 @@ def export_command(ctx: Context, /, kind: str, fmt: str, **options: Any) -> None
     it); --raw turns that off.  With --state, edits to instances exported earlier need a
     full export: only date_created is tracked.
 
+    \b
     Example:
-
         closecsv export activities --type "Discovery Call" --out-dir exports --since 2024-01-01
     """
     from closecsv.exporter import options_from_cli, run_export
@@ -354,6 +377,7 @@ def export_command(ctx: Context, /, kind: str, fmt: str, **options: Any) -> None
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Validate and report; write nothing to Close.")
 @import_options
+@quiet_option
 @pass_ctx
 @translate_errors
 def import_command(ctx: Context, /, kind: str, file: Path, **options: Any) -> None:
@@ -363,8 +387,8 @@ def import_command(ctx: Context, /, kind: str, file: Path, **options: Any) -> No
     given); other rows create one.  Results, errors and a journal go next to FILE.
     Running the same command again after a crash or Ctrl-C resumes without duplicates.
 
+    \b
     Example:
-
         closecsv import activities calls.csv --report-dir reports
     """
     sys.exit(run_import_command(ctx, kind, file, options))
@@ -373,7 +397,8 @@ def import_command(ctx: Context, /, kind: str, file: Path, **options: Any) -> No
 @main.command("validate")
 @click.argument("kind", type=KIND_ARG)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@import_options
+@validate_options
+@quiet_option
 @pass_ctx
 @translate_errors
 def validate_command(ctx: Context, /, kind: str, file: Path, **options: Any) -> None:
@@ -382,8 +407,8 @@ def validate_command(ctx: Context, /, kind: str, file: Path, **options: Any) -> 
     Leads, users and the current values of updated instances are read; statuses are
     would_create, would_update, unchanged or failed.  Exit 1 if any row would fail.
 
+    \b
     Example:
-
         closecsv validate objects deals.csv
     """
     sys.exit(run_import_command(ctx, kind, file, {**options, "dry_run": True}))
@@ -398,6 +423,8 @@ def run_import_command(ctx: Context, kind: str, file: Path, options: dict[str, A
 
     as_json = options.pop("as_json")
     label = "validate" if options.get("dry_run") else "import"
+    report_dir = options.get("report_dir")
+    check_report_dir(report_dir or file.parent, given=report_dir is not None)
     with ctx.client() as client:
         progress = make_progress(sys.stderr, quiet=ctx.quiet, label=label)
         report = run_import(
@@ -405,6 +432,9 @@ def run_import_command(ctx: Context, kind: str, file: Path, options: dict[str, A
         )
     if not ctx.quiet:
         click.echo(summary_text(report), err=True)
+    elif report.failed:  # -q still says where the failed rows are
+        rows = plural(report.failed, "row")
+        click.echo(f"closecsv: {rows} failed; fix them in {report.paths.errors}", err=True)
     if as_json:
         click.echo(json.dumps(receipt(report), indent=2))
     if report.fatal is not None:
@@ -418,7 +448,8 @@ def run_import_command(ctx: Context, kind: str, file: Path, options: dict[str, A
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("demo-out"),
     show_default=True,
-    help="Where the demo keeps the sandbox org, reports and exports (emptied first).",
+    help="Where the demo keeps the sandbox org, reports and exports: a new or empty folder, "
+    "or one an earlier demo made (its last run's files are replaced; nothing else is touched).",
 )
 @click.option(
     "--samples",
@@ -431,10 +462,64 @@ def run_import_command(ctx: Context, kind: str, file: Path, options: dict[str, A
 def demo_command(workdir: Path, samples: Path) -> None:
     """Start a sandbox and run a real import and export of sample_csvs/, end to end.
 
+    \b
     Example:
-
         closecsv demo --workdir /tmp/closecsv-demo
     """
     from closecsv.demo import run_demo
 
     sys.exit(run_demo(workdir, samples))
+
+
+@main.command("users")
+@click.option("--json", "as_json", is_flag=True, help="Print the users as JSON on stdout.")
+@quiet_option
+@pass_ctx
+@translate_errors
+def users_command(ctx: Context, as_json: bool) -> None:
+    """List the users a file can name: id, name, email, status.
+
+    A `user` cell or a user field takes any of them, inactive (former) users too.
+
+    \b
+    Example:
+        closecsv users --json > users.json
+    """
+    from closecsv.lookups import USER_COLUMNS, list_users, render_table
+
+    with ctx.client() as client:
+        users = list_users(client)
+    click.echo(json.dumps(users, indent=2) if as_json else render_table(users, USER_COLUMNS))
+
+
+@main.command("leads")
+@click.option("--query", metavar="TEXT", help="Only leads matching TEXT (Close's lead search).")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 10_000),
+    default=50,
+    metavar="N",
+    show_default=True,
+    help="At most N leads, newest first.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the leads as JSON on stdout.")
+@quiet_option
+@pass_ctx
+@translate_errors
+def leads_command(ctx: Context, query: str | None, limit: int, as_json: bool) -> None:
+    """List leads with their contacts' emails and phones, newest first.
+
+    These are the values lead_id, lead_name, lead_email, lead_phone and contact cells take.
+
+    \b
+    Example:
+        closecsv leads --query "Acme" --limit 5
+    """
+    from closecsv.lookups import LEAD_COLUMNS, list_leads, render_table
+
+    with ctx.client() as client:
+        leads = list_leads(client, query, limit)
+    if not leads and not as_json:
+        click.echo(f"no leads{f' match {query!r}' if query else ''}", err=True)
+        return
+    click.echo(json.dumps(leads, indent=2) if as_json else render_table(leads, LEAD_COLUMNS))

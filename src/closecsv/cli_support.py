@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import click
 
+from closecsv.errors import InputError
+from closecsv.report import _create as create_new_file
 from closecsv.schema import FieldInfo, TypeInfo
 
 P = ParamSpec("P")
@@ -57,13 +60,79 @@ def delimiter_value(text: str) -> str:
     return "\t" if text == "\\t" or text.lower() == "tab" else text
 
 
+def write_new_file(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` as a new file, as the results and errors files are created:
+    never over an existing file, never through a symlink (dangling or not); nothing is left
+    behind when the write fails.  Problems are :class:`InputError` (exit 2)."""
+    if path.is_symlink():
+        raise InputError(
+            f"{path} is a symbolic link; refusing to write through it",
+            hint="remove the link or choose another name",
+        )
+    try:
+        fh = create_new_file(path)
+    except FileExistsError:
+        raise InputError(f"{path} exists", hint="choose another name or remove the file") from None
+    except OSError as exc:
+        raise InputError(
+            f"cannot write {path}: {exc.strerror or exc}",
+            hint="choose a folder that exists and that you can write to",
+        ) from None
+    try:
+        with fh:
+            fh.write(text.encode("utf-8"))
+    except OSError as exc:
+        path.unlink(missing_ok=True)
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def check_report_dir(folder: Path, given: bool) -> None:
+    """Check, before anything is read or sent, that the reports and journal can be written
+    in ``folder`` (or created there, by the run, when it does not exist yet): its nearest
+    existing ancestor must be a writable folder.  Nothing is created here.  :class:`InputError`
+    (exit 2) otherwise."""
+    what = f"--report-dir {folder}" if given else f"the folder of FILE ({folder})"
+    hint = "pass --report-dir with a folder you can write to"
+    existing = folder
+    while not os.path.lexists(existing) and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(
+            f"cannot use {what}: {existing} is not a folder; nothing was sent", hint=hint
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(
+            f"cannot use {what}: {existing} is not writable; nothing was sent", hint=hint
+        )
+
+
+def _set_quiet(ctx: click.Context, _: click.Parameter, value: bool) -> None:
+    if value and ctx.obj is not None:
+        ctx.obj.quiet = True
+
+
+quiet_option = click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    expose_value=False,
+    callback=_set_quiet,
+    help="No progress bar or summary; errors only (also accepted before the command).",
+)
+REPORT_DIR = click.option(
+    "--report-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where results, errors and the journal go (default: next to FILE).",
+)
+DRY_REPORT_DIR = click.option(
+    "--report-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the results and errors files go (default: next to FILE).",
+)
+
 IMPORT_OPTIONS = (
     click.option("--type", "type_ref", metavar="TYPE", help="The type of every row (name or id)."),
-    click.option(
-        "--report-dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        help="Where results, errors and the journal go (default: next to FILE).",
-    ),
+    REPORT_DIR,
     click.option(
         "--concurrency",
         type=click.IntRange(1, 16),
@@ -138,4 +207,11 @@ IMPORT_OPTIONS = (
 def import_options(fn: Callable[P, R]) -> Callable[P, R]:
     for option in reversed(IMPORT_OPTIONS):
         fn = option(fn)
+    return fn
+
+
+def validate_options(fn: Callable[P, R]) -> Callable[P, R]:
+    """The import options, their help text without the journal a dry run does not keep."""
+    for option in reversed(IMPORT_OPTIONS):
+        fn = (DRY_REPORT_DIR if option is REPORT_DIR else option)(fn)
     return fn

@@ -85,7 +85,8 @@ def load_settings(
     if not key.strip():
         raise ConfigError(
             f"no API key: set {KEY_ENV} or pass --api-key",
-            hint=f"export {KEY_ENV}=... (Close: Settings > API Keys; the sandbox prints its key)",
+            hint=f"export {KEY_ENV}=... (Close: Settings > Developer > API Keys; "
+            "the sandbox prints its key)",
         )
     url = api_url or env.get(URL_ENV) or DEFAULT_API_URL
     return Settings(api_key=ApiKey(key.strip()), api_url=normalize_api_url(url))

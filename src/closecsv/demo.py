@@ -16,7 +16,13 @@ from pathlib import Path
 
 import click
 
+from closecsv.errors import InputError
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
+
+MARKER = ".closecsv-demo"
+MARKER_TEXT = "closecsv demo made this folder; the next demo run here replaces what it wrote.\n"
+# what a run writes in its workdir: the only entries a later run removes
+DEMO_ENTRIES = ("org.json", "org.json.log", "org.json.tmp", "reports", "exports", "roundtrip")
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,8 @@ def demo_steps(samples: Path, out: Path) -> list[Step]:
     reports = str(out / "reports")
     steps = [
         Step("What the org holds: types, fields, choices", ("schema",)),
+        Step("The users a user cell can name", ("users",)),
+        Step("Leads a file can refer to, found by name", ("leads", "--query", "Acme Corp")),
         Step(
             "A header-only template for one activity type",
             ("template", "activities", "Discovery Call"),
@@ -108,15 +116,52 @@ def run_step(step: Step, env: dict[str, str]) -> bool:
 
 def show_files(out: Path) -> None:
     click.secho("\n## Files written", bold=True)
-    for path in sorted(p for p in out.rglob("*") if p.is_file() and p.name != "org.json"):
+    for path in sorted(
+        p for p in out.rglob("*") if p.is_file() and p.name not in ("org.json", MARKER)
+    ):
         click.echo(f"  {path}  ({path.stat().st_size} bytes)")
+
+
+def prepare_workdir(workdir: Path) -> None:
+    """Make ``workdir`` ready for a run, deleting only what an earlier demo wrote there.
+
+    A missing or empty folder is taken (and marked); a folder holding :data:`MARKER` was made
+    by the demo, and the :data:`DEMO_ENTRIES` of its last run are removed.  Any other folder
+    is refused (:class:`InputError`, exit 2) before anything in it is touched: the demo never
+    deletes what it did not write.
+    """
+    marker = workdir / MARKER
+    try:
+        if marker.is_file() and not marker.is_symlink():
+            for name in DEMO_ENTRIES:
+                _remove(workdir / name)
+            return
+        if workdir.is_dir() and any(workdir.iterdir()):
+            raise InputError(
+                f"--workdir {workdir} is not empty and was not made by closecsv demo; "
+                "nothing in it was touched",
+                hint="give a new or empty folder, e.g. --workdir demo-out",
+            )
+        workdir.mkdir(parents=True, exist_ok=True)
+        with marker.open("x", encoding="utf-8") as fh:  # O_EXCL: never through a link
+            fh.write(MARKER_TEXT)
+    except OSError as exc:
+        raise InputError(
+            f"cannot use --workdir {workdir}: {exc.strerror or exc}",
+            hint="give a folder you can write to, e.g. --workdir demo-out",
+        ) from None
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def run_demo(workdir: Path, samples: Path) -> int:
     """Run the session; 0 when every step exited as expected."""
-    if workdir.exists():
-        shutil.rmtree(workdir)
-    workdir.mkdir(parents=True)
+    prepare_workdir(workdir)
     sandbox = Sandbox(workdir / "org.json", rate_limit=20, latency_ms=20)
     with sandbox.serve() as url:
         click.secho(f"Sandbox running at {url} (key {SANDBOX_API_KEY})", bold=True)

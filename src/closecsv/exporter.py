@@ -46,7 +46,7 @@ from closecsv.kinds import Kind
 from closecsv.progress import NullProgress, Progress
 from closecsv.resolve import Resolver
 from closecsv.schema import Schema, TypeInfo
-from closecsv.wording import duration, plural
+from closecsv.wording import duration, plural, rate
 from closecsv.writers import DEFAULT_BATCH_ROWS, CsvSink, ParquetSink, Sink
 
 Strategy = Literal["auto", "lead", "org"]
@@ -129,9 +129,9 @@ class ExportReport:
 
     def summary(self) -> str:
         lines = [f"{t['file']}: {plural(t['rows'], 'row')} ({t['type_name']})" for t in self.types]
-        rate = self.rows / self.seconds if self.seconds > 0 else 0.0
         lines.append(
-            f"exported {self.rows:,} {self.kind} in {duration(self.seconds)} ({rate:.0f} rows/s) "
+            f"exported {self.rows:,} {self.kind} in {duration(self.seconds)} "
+            f"({rate(self.rows, self.seconds)}) "
             f"by the {self.route} route with {plural(self.requests, 'request')}; "
             f"files in {self.out_dir}"
         )

@@ -15,6 +15,8 @@ from typing import IO, Any, Protocol
 
 from tqdm import tqdm  # type: ignore[import-untyped]  # no types-tqdm in the dev deps
 
+from closecsv.wording import rate
+
 
 class Progress(Protocol):
     def start(self, total: int, already: int) -> None:
@@ -95,7 +97,11 @@ class BarProgress:
 
 
 class LogProgress:
-    """A plain line every ``interval`` seconds: ``import: 120/2000 rows (6%), 19.8 rows/s …``."""
+    """A plain line every ``interval`` seconds: ``import: 120/2000 rows (6%), 19.8 rows/s …``.
+
+    The rate is the summary's (:func:`~closecsv.wording.rate`): rows this run finished over the
+    time since the display was made, when the command began (planning included), not since
+    :meth:`start`."""
 
     def __init__(
         self,
@@ -112,12 +118,11 @@ class LogProgress:
         self._counts: Counter[str] = Counter()
         self._total = 0
         self._already = 0
-        self._started = 0.0
-        self._last = 0.0
+        self._started = self._last = clock()
 
     def start(self, total: int, already: int) -> None:
         self._total, self._already = total, already
-        self._started = self._last = self._clock()
+        self._last = self._clock()
         if already:
             self.note(f"{self._label}: resuming, {already} of {total} rows already finished")
 
@@ -132,9 +137,9 @@ class LogProgress:
         finished = sum(self._counts.values())
         done = self._already + finished
         pct = 100 * done // self._total if self._total else 100
-        rate = finished / (now - self._started) if now > self._started else 0.0
+        speed = rate(finished, now - self._started)
         counts = ", ".join(f"{k} {v}" for k, v in sorted(self._counts.items()))
-        self.note(f"{self._label}: {done}/{self._total} rows ({pct}%), {rate:.1f} rows/s; {counts}")
+        self.note(f"{self._label}: {done}/{self._total} rows ({pct}%), {speed}; {counts}")
 
     def resize(self, total: int) -> None:
         self._total = total

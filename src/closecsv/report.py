@@ -229,17 +229,17 @@ def write_reports(
 def summary_text(report: ImportReport) -> str:
     """The one-screen summary for stderr."""
     verb = "validate" if report.dry_run else "import"
-    lines = [
+    lines = [f"warning: {w}" for w in report.warnings]  # first: the summary ends the output
+    lines.append(
         f"{verb} {report.kind}: {report.source.name}, {plural(len(report.results), 'row')} "
         f"in {duration(report.elapsed)}"
-    ]
+    )
     counts = report.counts()
     width = max((len(s) for s in counts), default=0)
     lines += [f"  {status:<{width}}  {n:>8,}" for status, n in counts.items()]
     share = f" ({report.rate_limited} answered 429)" if report.rate_limited else ""
     lines.append(f"requests  {report.requests:,}{share}, of which lookups {report.lookups:,}")
     lines += _file_lines(report)
-    lines += [f"warning: {w}" for w in report.warnings]
     lines += _stop_lines(report)
     return "\n".join(lines)
 

@@ -14,3 +14,9 @@ def duration(seconds: float) -> str:
         return f"{seconds:.2f}s"
     minutes, secs = divmod(seconds, 60)
     return f"{int(minutes)}m {secs:04.1f}s" if minutes else f"{secs:.1f}s"
+
+
+def rate(rows: int, seconds: float) -> str:
+    """``19.8 rows/s``: the one definition progress lines and summaries share, rows finished by
+    this run over the seconds since the command began its work (``0.0`` before any time)."""
+    return f"{rows / seconds if seconds > 0 else 0.0:,.1f} rows/s"

@@ -298,7 +298,7 @@ def test_a_full_disk_under_the_reports_is_a_clear_error_and_the_rerun_rewrites_t
     import closecsv.report_files as report_files
 
     path = write_calls(env.tmp / "calls.csv", env.sandbox, 10)
-    monkeypatch.setattr(report_files, "_create", lambda _p: open("/dev/full", "w"))  # noqa: SIM115
+    monkeypatch.setattr(report_files, "create_new_file", lambda _p: open("/dev/full", "w"))  # noqa: SIM115
     with pytest.raises(FatalError, match=r"calls\.results\.csv: No space left on device") as info:
         env.run(path)
     assert info.value.exit_code == 3

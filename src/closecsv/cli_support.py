@@ -14,7 +14,7 @@ from typing import ParamSpec, TypeVar
 import click
 
 from closecsv.errors import InputError
-from closecsv.report import _create as create_new_file
+from closecsv.report_files import create_new_file
 from closecsv.schema import FieldInfo, TypeInfo
 
 P = ParamSpec("P")

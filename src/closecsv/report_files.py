@@ -105,7 +105,7 @@ class ReportWriter:
             first = n not in self.files
             if first:
                 self.targets[n].parent.mkdir(parents=True, exist_ok=True)
-                self.files[n] = _create(self.temps[n])
+                self.files[n] = create_new_file(self.temps[n])
                 self.sinks[n] = _sink(self.files[n], self.dialect.encoding)
             # one streaming pass: Polars renders and writes the rows in batches
             _text(part).sink_csv(
@@ -176,7 +176,7 @@ def _remove_stale(path: Path) -> Path | None:
     return path
 
 
-def _create(path: Path) -> IO[bytes]:
+def create_new_file(path: Path) -> IO[bytes]:
     """A new file for writing: never an existing one, never through a symlink."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     return os.fdopen(os.open(path, flags, 0o600), "wb")

@@ -160,6 +160,21 @@ def test_a_state_file_of_the_wrong_shape_stops_before_anything(
     assert state.read_text() == content
 
 
+def test_a_state_file_under_a_file_stops_before_anything(
+    served: tuple[Sandbox, str], tmp_path: Path
+) -> None:
+    sb, url = served
+    blocker = tmp_path / "states"
+    blocker.write_text("not a folder")
+    state = blocker / "state.json"
+    seen = requests_seen(sb)
+    code, err = run(url, "activities", "--out-dir", str(tmp_path / "out"), "--state", str(state))
+    assert code == 2
+    assert f"cannot keep the state file {state}: {blocker} is a file" in err
+    assert "Traceback" not in err and requests_seen(sb) == seen
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_state_file_without_version_is_read_as_version_1(
     served: tuple[Sandbox, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -107,6 +107,12 @@ class ExportState:
                 hint="point --state at a regular file (or at the link's target)",
             )
         if not path.exists():
+            folder = next((p for p in path.parents if p.exists()), None)
+            if folder is not None and not folder.is_dir():
+                raise InputError(
+                    f"cannot keep the state file {path}: {folder} is a file, not a folder",
+                    hint="point --state at a path in a folder",
+                )
             return cls(path, {"version": VERSION})
         try:
             text = path.read_text(encoding="utf-8")

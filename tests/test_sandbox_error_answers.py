@@ -93,3 +93,14 @@ def test_a_bad_content_length_is_a_400_not_a_dropped_connection(length: str) -> 
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 400")
     assert body == b'{"error":"Invalid Content-Length header."}'
+
+
+def test_the_drop_fault_drops_only_writes_that_were_committed() -> None:
+    sb = Sandbox(fault_rate=1.0, seed=7)
+    body = activity_body(sb, lead_id={"id": "lead_x"})
+    before = dict(sb.state.custom_activities)
+    with httpx.Client(transport=sb.transport(), base_url="http://sb.test/api/v1/", auth=AUTH) as c:
+        statuses = [c.post("activity/custom/", json=body).status_code for _ in range(20)]
+    assert 400 in statuses and set(statuses) <= {400, 500, 502, 503, 504}
+    assert sb.dispatcher.status_counts[0] == 0
+    assert sb.state.custom_activities == before

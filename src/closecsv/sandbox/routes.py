@@ -212,7 +212,8 @@ class Dispatcher:
             args,
             Request(method, rel, query, payload, self.state, self.owner, self.now, self.max_skip),
         )
-        response.drop_after = fault is not None
+        # commit-then-drop: only a write that succeeded is dropped; a refusal is always answered
+        response.drop_after = fault is not None and response.status < 400
         return response
 
     def _run(self, handler: Handler, args: tuple[str, ...], req: Request) -> Response:

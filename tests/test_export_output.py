@@ -163,6 +163,12 @@ def test_parquet_dates_and_objects(tmp_path: Path) -> None:
     assert all(isinstance(d, date) for d in frame["custom.Close Date"].drop_nulls())
 
 
+def only(folder: Path, pattern: str) -> Path:
+    """The one file of ``folder`` matching ``pattern`` (a --state run tags its names)."""
+    [path] = folder.glob(pattern)
+    return path
+
+
 def test_state_exports_only_newer_and_keeps_ties(tmp_path: Path) -> None:
     sb = Sandbox()
     state = tmp_path / "state.json"
@@ -180,7 +186,7 @@ def test_state_exports_only_newer_and_keeps_ties(tmp_path: Path) -> None:
     newer = add_ticket(sb, "NEW", date_created=newer_stamp)
     add_ticket(sb, "OLD", date_created="2020-01-01T00:00:00+00:00")  # back-dated: not seen
     second = export(sb, ACTIVITIES, tmp_path / "2", state_path=state)
-    got = [r["activity_id"] for r in rows(tmp_path / "2" / "Support_Ticket.csv")]
+    got = [r["activity_id"] for r in rows(only(tmp_path / "2", "Support_Ticket.*.csv"))]
     assert sorted(got) == sorted([tie["id"], newer["id"]])
     assert second.rows == 2
     third = export(sb, ACTIVITIES, tmp_path / "3", state_path=state)
@@ -192,7 +198,7 @@ def test_state_upper_bound_is_the_run_start(tmp_path: Path) -> None:
     future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     made = add_ticket(sb, "LATER", date_created=future)
     report = export(sb, ACTIVITIES, tmp_path / "a", state_path=tmp_path / "s.json")
-    ids = [r["activity_id"] for r in rows(tmp_path / "a" / "Support_Ticket.csv")]
+    ids = [r["activity_id"] for r in rows(only(tmp_path / "a", "Support_Ticket.*.csv"))]
     assert made["id"] not in ids and report.rows > 0
     export(sb, ACTIVITIES, tmp_path / "b")
     assert made["id"] in [r["activity_id"] for r in rows(tmp_path / "b" / "Support_Ticket.csv")]

@@ -59,13 +59,13 @@ def test_a_newer_mark_replaces_the_ties() -> None:
 @pytest.mark.parametrize(
     ("content", "reason"),
     [
-        ("not json", "Expecting value"),
+        ("not json", "not valid JSON"),
         ("[]", "expected a JSON object"),
         ('{"version": 9}', "version 1"),
         ('{"version": 1, "activities": {"t": {}}}', "last_date_created"),
         (
             '{"version": 1, "activities": {"t": {"last_date_created": "2024-01-01T00:00:00"}}}',
-            "no time zone",
+            "should have timezone info",
         ),
     ],
 )

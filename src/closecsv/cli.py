@@ -317,7 +317,8 @@ def sandbox_command(
     "--state",
     "state_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Remember the last date_created per type; the next run exports only newer.",
+    help="Remember the last date_created per type; the next run exports only newer, into "
+    "file names tagged with its UTC start (no --force needed).",
 )
 @click.option("--force", is_flag=True, help="Overwrite existing files in --out-dir.")
 @click.option("--include-archived", is_flag=True, help="Also export archived types.")

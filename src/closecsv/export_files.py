@@ -10,11 +10,16 @@ Type names come from the API, so they are untrusted (reliability.md §4.3).  A f
 4. suffixed with ``-<type id>`` for every type whose stem collides with another's, compared
    case-insensitively (case-insensitive file systems), so the outcome does not depend on order.
 
-No name contains a separator, a dot other than the extension's, or ``..``; every final path is
+No name contains a separator, a dot other than the extension's (and a ``--state`` run's
+stamp's), or ``..``; every final path is
 checked to be directly inside the out dir.  Files are written to a hidden temporary name
 opened with ``O_EXCL | O_NOFOLLOW`` and moved over the final name with :func:`os.replace`
 when complete: a crash leaves at most a ``.*.part`` file, never a half file under a final
 name.  An existing final name is an error unless ``force``; a symlink is always refused.
+
+A ``--state`` run adds its start (UTC, to the second) to every name, ``Call.20261129T041500Z.csv``
+and ``manifest.20261129T041500Z.json`` (:func:`stamped`), so scheduled runs into one out dir
+never collide with, or overwrite, an earlier batch.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import secrets
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -82,20 +88,50 @@ def _dedupe(stems: dict[str, str], extension: str) -> dict[str, str]:
     return names
 
 
-def prepare_out_dir(out_dir: Path, names: Iterable[str], *, force: bool) -> Path:
+def run_stamp(moment: datetime) -> str:
+    """The tag of a ``--state`` run's names: its start in UTC, ``20261129T041500Z``."""
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def stamped(name: str, stamp: str | None) -> str:
+    """``Call.csv`` as a ``--state`` run names it (``Call.<stamp>.csv``); as is without a stamp."""
+    if stamp is None:
+        return name
+    stem, _dot, extension = name.rpartition(".")
+    return f"{stem}.{stamp}.{extension}"
+
+
+def prepare_out_dir(
+    out_dir: Path, names: Iterable[str], *, force: bool, taken_hint: str | None = None
+) -> Path:
     """Create ``out_dir`` and check each final name before anything is fetched.
 
-    Raises :class:`InputError` (exit 2) for a name that exists (unless ``force``), that is a
-    symlink or a directory, or that would land outside ``out_dir``.
+    Raises :class:`InputError` (exit 2) for an out dir that cannot be created, and for a name
+    that exists (unless ``force``; ``taken_hint`` then says what to do), that is a symlink or
+    a directory, or that would land outside ``out_dir``.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    root = out_dir.resolve(strict=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        root = out_dir.resolve(strict=True)
+    except OSError as exc:
+        raise InputError(
+            f"cannot create the out dir {out_dir}: {_in_the_way(out_dir, exc)}",
+            hint="choose another --out-dir, or move what is in the way",
+        ) from None
     for name in names:
-        final_path(root, name, force=force)
+        final_path(root, name, force=force, taken_hint=taken_hint)
     return root
 
 
-def final_path(root: Path, name: str, *, force: bool) -> Path:
+def _in_the_way(out_dir: Path, exc: OSError) -> str:
+    """Why ``out_dir`` cannot be made: the file among it and its parents, or the OS's reason."""
+    for candidate in (out_dir, *out_dir.parents):
+        if candidate.exists() and not candidate.is_dir():
+            return f"{candidate} is a file, not a folder"
+    return exc.strerror or str(exc)
+
+
+def final_path(root: Path, name: str, *, force: bool, taken_hint: str | None = None) -> Path:
     path = root / name
     if path.parent != root or name in ("", ".", "..") or os.sep in name or "/" in name:
         raise InputError(f"refusing to write {name!r}: not a plain file name inside {root}")
@@ -108,7 +144,7 @@ def final_path(root: Path, name: str, *, force: bool) -> Path:
         what = "a directory" if path.is_dir() else "a file"
         raise InputError(
             f"{path} already exists ({what})",
-            hint="pass --force to overwrite files, or choose another --out-dir",
+            hint=taken_hint or "pass --force to overwrite files, or choose another --out-dir",
         )
     return path
 

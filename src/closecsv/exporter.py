@@ -6,6 +6,9 @@ route by estimated request cost (:mod:`closecsv.export_routes`), then stream eve
 into its type's sink as pages arrive.  Only when every instance has been read are the files
 moved to their final names, then ``manifest.json`` is written, then the ``--state`` file.
 Any error or interrupt discards the temporary files: no half file is ever under a final name.
+A ``--state`` run reads its state file before any request, and tags every name with its start
+(``Call.20261129T041500Z.csv``, ``manifest.20261129T041500Z.json``): runs from cron into
+one out dir need no ``--force`` and never overwrite an earlier batch.
 
 Memory: one batch of instances (500) and, for Parquet, one batch of rows per type, plus the
 names of the leads holding wanted instances (one short string per lead); never the instances.
@@ -28,7 +31,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from closecsv.api import Api
 from closecsv.errors import ConfigError, FatalError
-from closecsv.export_files import MANIFEST, file_names, prepare_out_dir, write_atomic_text
+from closecsv.export_files import (
+    MANIFEST,
+    file_names,
+    prepare_out_dir,
+    run_stamp,
+    stamped,
+    write_atomic_text,
+)
 from closecsv.export_routes import (
     Estimate,
     Scope,
@@ -120,6 +130,7 @@ class ExportReport:
     estimate: Estimate | None
     out_dir: Path
     types: list[dict[str, Any]] = field(default_factory=list)
+    manifest: str = MANIFEST
     requests: int = 0
     seconds: float = 0.0
 
@@ -134,12 +145,18 @@ class ExportReport:
             f"({rate(self.rows, self.seconds)}) "
             f"by the {self.route} route with {plural(self.requests, 'request')}; "
             f"files in {self.out_dir}"
+            + ("" if self.manifest == MANIFEST else f", listed in {self.manifest}")
         )
         return "\n".join(lines)
 
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat(timespec="microseconds") if moment is not None else None
+
+
+def utc_now() -> datetime:
+    """The run's start: the window's upper end and the tag of a ``--state`` run's names."""
+    return datetime.now(UTC)
 
 
 def select_types(schema: Schema, kind: Kind, refs: Iterable[str], archived: bool) -> list[TypeInfo]:
@@ -184,9 +201,9 @@ class _Run:
         self.exports: dict[str, TypeExport] = {}
         self.leads: dict[str, str] = {}
 
-    def open(self, types: list[TypeInfo], root: Path, state: ExportState | None) -> None:
-        ext = self.options.format
-        names = file_names([(t.id, t.name) for t in types], ext)
+    def open(
+        self, types: list[TypeInfo], root: Path, names: Mapping[str, str], state: ExportState | None
+    ) -> None:
         users = load_users(self.api)
         for info in types:
             flat = Flattener(info, users, separator=self.options.separator, raw=self.options.raw)
@@ -231,12 +248,17 @@ def run_export(
     requests: Callable[[], int] = lambda: 0,
 ) -> ExportReport:
     """Export every wanted instance of ``kind``; see the module docstring."""
-    started, now = clock(), datetime.now(UTC)
+    started, now = clock(), utc_now()
     show = progress or NullProgress()
-    types = select_types(schema, kind, options.type_refs, options.include_archived)
-    names = file_names([(t.id, t.name) for t in types], options.format).values()
-    root = prepare_out_dir(options.out_dir, [*names, MANIFEST], force=options.force)
     state = ExportState.load(options.state_path) if options.state_path else None
+    stamp = run_stamp(now) if state is not None else None
+    types = select_types(schema, kind, options.type_refs, options.include_archived)
+    names = {
+        type_id: stamped(name, stamp)
+        for type_id, name in file_names([(t.id, t.name) for t in types], options.format).items()
+    }
+    manifest = stamped(MANIFEST, stamp)
+    root = _prepare(options, [*names.values(), manifest], stamped=stamp is not None)
     marks = [state.mark(kind.name, t.id) if state else None for t in types]
     scope = Scope(
         kind, tuple(t.id for t in types), _window(options, marks, now), options.lead_query
@@ -247,7 +269,7 @@ def run_export(
     show.note(_describe(route, guess))
     show.start(guess.wanted or 0, 0)
     try:
-        run.open(types, root, state)
+        run.open(types, root, names, state)
         run.consume(_instances(api, scope, route, run.leads, types), scope.window)
         run.commit()
     except OSError as exc:
@@ -262,11 +284,23 @@ def run_export(
         raise
     finally:
         show.close()
-    report = ExportReport(kind.name, route, guess, root)
+    report = ExportReport(kind.name, route, guess, root, manifest=manifest)
     report.types = [e.manifest_entry() for e in run.exports.values()]
     _finish(report, scope, state, run)
     report.requests, report.seconds = requests(), clock() - started
     return report
+
+
+def _prepare(options: ExportOptions, names: list[str], *, stamped: bool) -> Path:
+    """The out dir, checked; a ``--state`` run's tagged names are never overwritten."""
+    if not stamped:
+        return prepare_out_dir(options.out_dir, names, force=options.force)
+    return prepare_out_dir(
+        options.out_dir,
+        names,
+        force=False,
+        taken_hint="another --state run started in the same second; run again",
+    )
 
 
 def _instances(
@@ -299,7 +333,7 @@ def _finish(report: ExportReport, scope: Scope, state: ExportState | None, run: 
         "multi_separator": run.options.separator,
         "types": report.types,
     }
-    write_atomic_text(report.out_dir / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+    write_atomic_text(report.out_dir / report.manifest, json.dumps(manifest, indent=2) + "\n")
     if state is not None:
         marks = {
             e.info.id: (e.info.name, e.mark) for e in run.exports.values() if e.mark is not None

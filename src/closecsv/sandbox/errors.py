@@ -30,7 +30,11 @@ class Response:
 
 def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
     """The sandbox's one JSON writer."""
-    body = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode()
+    body = (
+        b""
+        if payload is None
+        else json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
+    )
     head = {"content-type": "application/json"} if payload is not None else {}
     head.update(headers or {})
     return Response(status, head, body)

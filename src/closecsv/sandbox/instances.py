@@ -56,9 +56,17 @@ def _body(req: Request) -> Obj:
     return req.body
 
 
+def _id(body: Obj, key: str) -> str | None:
+    """``body[key]`` when it is an id (a string) or absent/null; any other JSON value is a 400."""
+    value = body.get(key)
+    if value is not None and not isinstance(value, str):
+        raise field_error(key, "Input should be a valid string")
+    return value
+
+
 # -- activities ------------------------------------------------------------------------------
 def _lead(state: State, body: Obj) -> str:
-    lead_id = body.get("lead_id")
+    lead_id = _id(body, "lead_id")
     if not lead_id:
         raise field_error("lead_id", REQUIRED)
     if lead_id not in state.leads:
@@ -69,11 +77,11 @@ def _lead(state: State, body: Obj) -> str:
 def _set_common(req: Request, act: Obj, body: Obj) -> None:
     state = req.state
     if "contact_id" in body:
-        cid = body["contact_id"]
+        cid = _id(body, "contact_id")
         if cid is not None and state.contacts.get(cid, {}).get("lead_id") != act["lead_id"]:
             raise field_error("contact_id", f"Contact {cid} does not exist on this lead.")
         act["contact_id"] = cid
-    if body.get("user_id") is not None:
+    if _id(body, "user_id") is not None:
         if body["user_id"] not in state.users:
             raise field_error("user_id", f"User {body['user_id']} does not exist.")
         act["user_id"] = body["user_id"]
@@ -90,7 +98,7 @@ def _set_common(req: Request, act: Obj, body: Obj) -> None:
 
 def create_activity(req: Request) -> Obj:
     body, state = _body(req), req.state
-    tid = body.get("custom_activity_type_id")
+    tid = _id(body, "custom_activity_type_id")
     typ = state.activity_types.get(tid or "")
     if typ is None:
         raise field_error(
@@ -254,7 +262,7 @@ def create_object(req: Request) -> Obj:
     missing = {k: REQUIRED for k in ("custom_object_type_id", "lead_id", "name") if not body.get(k)}
     if missing:
         raise validation(missing)
-    typ = state.object_types.get(body["custom_object_type_id"])
+    typ = state.object_types.get(_id(body, "custom_object_type_id") or "")
     if typ is None:
         raise field_error("custom_object_type_id", "Custom object type does not exist.")
     lead_id = _lead(state, body)
@@ -263,7 +271,7 @@ def create_object(req: Request) -> Obj:
         "id": "",
         "custom_object_type_id": typ["id"],
         "lead_id": lead_id,
-        "name": str(body["name"]),
+        "name": _name(body),
         "organization_id": state.org["id"],
         "created_by": req.user_id,
         "updated_by": req.user_id,
@@ -277,6 +285,13 @@ def create_object(req: Request) -> Obj:
     return obj
 
 
+def _name(body: Obj) -> str:
+    name = body["name"]
+    if isinstance(name, bool) or not isinstance(name, str | int | float):
+        raise field_error("name", "Enter a valid text value.")
+    return str(name)
+
+
 def update_object(req: Request, oid: str) -> Obj:
     body, state = _body(req), req.state
     obj = dict(_find(state, OBJS, oid))
@@ -285,7 +300,7 @@ def update_object(req: Request, oid: str) -> Obj:
     if "name" in body:
         if not body["name"]:
             raise field_error("name", REQUIRED)
-        obj["name"] = str(body["name"])
+        obj["name"] = _name(body)
     apply_custom(obj, body, state, obj["lead_id"], typ)
     check_required(obj, required_ids(state, typ))
     obj["date_updated"], obj["updated_by"] = req.stamp(), req.user_id

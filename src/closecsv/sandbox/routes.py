@@ -6,6 +6,13 @@ Per request, in this order: added latency; Basic auth (key as user name, empty p
 ``{"error": ...}``, a known path without its trailing slash 404 as well, wrong method 405);
 fault injection; then the handler under the org lock.  ``POST`` with ``x-http-method-override:
 GET`` and a ``{"_params": {...}}`` body is read as a GET (REFERENCE §2.5).
+
+Every request gets an HTTP answer: bad input is a 400 in Close's shape (handlers raise
+:class:`ApiFailure`; a body that is not plain JSON, e.g. ``NaN`` or a 5,000-digit number, is
+``{"error": "The request contains invalid JSON."}``), and anything a handler did not expect is
+logged and answered ``500 {"error": "Internal server error."}``.  The handler runs inside
+:meth:`State.atomic`, so a write answered with an error is never committed.  Only the
+``--fault-rate`` fault drops a connection.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import base64
 import binascii
 import hmac
 import json
+import logging
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -37,6 +45,8 @@ from closecsv.sandbox.search import Searcher
 from closecsv.sandbox.state import State
 
 PREFIX = "/api/v1/"
+INTERNAL_ERROR = {"error": "Internal server error."}
+log = logging.getLogger("closecsv.sandbox")
 Handler = Callable[..., Any]
 _ID = r"([^/]+)"
 
@@ -81,6 +91,11 @@ _STATUS = {("POST", "custom_object/"): 201, ("DELETE", "custom_object/"): 204}
 
 def _status(method: str, path: str) -> int:
     return _STATUS.get((method, path.split("/")[0] + "/"), 200)
+
+
+def _no_constant(name: str) -> Any:
+    """``NaN``/``Infinity`` are not JSON: refused like any other invalid body."""
+    raise ValueError(f"{name} is not valid JSON")
 
 
 def parse_basic(header: str | None) -> str | None:
@@ -145,7 +160,11 @@ class Dispatcher:
         body: bytes,
     ) -> Response:
         """Answer one request; counts answers by status in :attr:`status_counts`."""
-        response = self._handle(method, path, query, headers, body)
+        try:
+            response = self._handle(method, path, query, headers, body)
+        except Exception:  # a bug in the sandbox: still an answer, never a dropped connection
+            log.exception("sandbox: %s %s failed", method, path)
+            response = json_response(500, INTERNAL_ERROR)
         with self.state.lock:
             self.status_counts[0 if response.drop_after else response.status] += 1
         return response
@@ -193,30 +212,34 @@ class Dispatcher:
             args,
             Request(method, rel, query, payload, self.state, self.owner, self.now, self.max_skip),
         )
-        response.drop_after = fault is not None
+        # commit-then-drop: only a write that succeeded is dropped; a refusal is always answered
+        response.drop_after = fault is not None and response.status < 400
         return response
 
     def _run(self, handler: Handler, args: tuple[str, ...], req: Request) -> Response:
+        """The handler's answer; a failure undoes its writes (the answer is written inside)."""
         try:
-            with self.state.lock:
+            with self.state.atomic():
                 result = handler(req, *args)
+                status = _status(req.method, req.path)
+                return json_response(status, None if status == 204 else result)
         except ApiFailure as failure:
             return failure.response()
-        status = _status(req.method, req.path)
-        return json_response(status, None if status == 204 else result)
 
     @staticmethod
     def _json(body: bytes) -> Any:
         if not body.strip():
             return None
         try:
-            return json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            return json.loads(body, parse_constant=_no_constant)
+        except (ValueError, RecursionError) as exc:  # bad JSON or UTF-8, NaN, huge numbers
             raise bad_request("The request contains invalid JSON.") from exc
 
     @staticmethod
     def _override(payload: Any, query: dict[str, str]) -> dict[str, str]:
         params = payload.get("_params", {}) if isinstance(payload, dict) else {}
+        if not isinstance(params, dict):
+            raise bad_request("_params must be an object of query parameters.")
         merged = dict(query)
         merged.update(
             {k: ",".join(map(str, v)) if isinstance(v, list) else str(v) for k, v in params.items()}

@@ -39,6 +39,7 @@ from closecsv.sandbox.indexes import words
 from closecsv.sandbox.instances import render_activity
 from closecsv.sandbox.listing import Request
 from closecsv.sandbox.resources import render_lead
+from closecsv.sandbox.search_check import check_body
 from closecsv.sandbox.search_index import COLLS, select
 from closecsv.sandbox.state import State
 from closecsv.sandbox.values import Invalid, parse_bound
@@ -272,6 +273,7 @@ class Searcher:
 
     def handle(self, req: Request) -> Obj:
         body = req.body if isinstance(req.body, dict) else {}
+        check_body(body)
         limit = _limit(body, "_limit", 100, MAX_LIMIT)
         self._expire()
         if body.get("cursor"):

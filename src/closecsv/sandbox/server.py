@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from closecsv.sandbox.errors import Response
+from closecsv.sandbox.errors import Response, json_response
 from closecsv.sandbox.populate import populate
 from closecsv.sandbox.routes import PREFIX, Dispatcher
 from closecsv.sandbox.state import State
@@ -91,6 +91,15 @@ class _Server(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
+def _content_length(header: str | None) -> int | None:
+    """The request body's length; None when the header is not a non-negative integer."""
+    try:
+        length = int(header or 0)
+    except ValueError:
+        return None
+    return length if length >= 0 else None
+
+
 def _handler_class(dispatcher: Dispatcher) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -100,7 +109,11 @@ def _handler_class(dispatcher: Dispatcher) -> type[BaseHTTPRequestHandler]:
         disable_nagle_algorithm = True
 
         def _serve(self) -> None:
-            length = int(self.headers.get("content-length") or 0)
+            length = _content_length(self.headers.get("content-length"))
+            if length is None:  # the body cannot be found: answer, then close the connection
+                self.close_connection = True
+                self._write(json_response(400, {"error": "Invalid Content-Length header."}))
+                return
             body = self.rfile.read(length) if length else b""
             parts = urlsplit(self.path)
             headers: Mapping[str, str] = {k: v for k, v in self.headers.items()}

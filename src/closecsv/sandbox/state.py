@@ -18,7 +18,10 @@ again if anything was written.  A missing file is created
 from :func:`seed.build_seed`.
 
 Concurrency: one re-entrant lock (:attr:`State.lock`); the dispatcher holds it for the whole of
-a request's work, so every request sees and leaves a consistent org.
+a request's work, so every request sees and leaves a consistent org.  It also runs each
+request inside :meth:`State.atomic`: when the handler raises (a refused or a failed write),
+every ``put``/``delete`` it made is undone, in memory and with compensating log lines, so an
+answer that is not a success never leaves a write behind.
 
 Indexes kept in memory (never persisted): children by lead (contacts, activities, objects); a
 per-collection list sorted by ``(date_created, id)``, built lazily and then kept in step, which
@@ -30,10 +33,12 @@ first use and kept in step with every write.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import json
 import os
 import threading
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +59,7 @@ class State:
         self.data_path = data_path
         self._log: Any = None
         self._dirty = False
+        self._undo: list[tuple[str, str, Obj | None]] | None = None
         self._sorted: dict[str, list[tuple[str, str]]] = {}
         self._children: dict[str, defaultdict[str, set[str]]] = {}
         self.indexes = Indexes(lambda: self.collections)
@@ -111,8 +117,40 @@ class State:
         self.meta["counter"] += 1
         return runtime_id(prefix, self.seed, self.meta["counter"])
 
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[None]:
+        """Undo every ``put``/``delete`` made inside when the block raises; then re-raise."""
+        with self.lock:
+            outer, counter = self._undo, self.meta["counter"]
+            undo: list[tuple[str, str, Obj | None]] = []
+            self._undo = undo
+            try:
+                yield
+            except BaseException:
+                self._roll_back(undo, counter)
+                raise
+            finally:
+                self._undo = outer
+            if outer is not None:  # nested: the outer block may still undo these
+                outer.extend(undo)
+
+    def _roll_back(self, undo: list[tuple[str, str, Obj | None]], counter: int) -> None:
+        self.meta["counter"] = counter
+        if not undo:
+            return
+        for coll, oid, old in reversed(undo):
+            if old is None:
+                self.collections[coll].pop(oid, None)
+                self._append({"op": "del", "coll": coll, "id": oid})
+            else:
+                self.collections[coll][oid] = old
+                self._append({"op": "put", "coll": coll, "obj": old, "counter": counter})
+        self._reindex()
+
     def put(self, coll: str, obj: Obj) -> None:
         old = self.collections[coll].get(obj["id"])
+        if self._undo is not None:
+            self._undo.append((coll, obj["id"], old))
         self.collections[coll][obj["id"]] = obj
         self._index_child(coll, old, remove=True)
         self._index_child(coll, obj, remove=False)
@@ -121,6 +159,8 @@ class State:
         self._append({"op": "put", "coll": coll, "obj": obj, "counter": self.meta["counter"]})
 
     def delete(self, coll: str, oid: str) -> None:
+        if self._undo is not None and oid in self.collections[coll]:
+            self._undo.append((coll, oid, self.collections[coll][oid]))
         old = self.collections[coll].pop(oid)
         self._index_child(coll, old, remove=True)
         self._resort(coll, old, None)

@@ -11,6 +11,7 @@ JSON value.  ``null`` clears a field.  Errors are keyed by the submitted key
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
@@ -35,16 +36,26 @@ def parse_datetime(text: Any) -> datetime:
         raise Invalid("Enter a valid date/time.") from exc
     if moment.tzinfo is None:
         raise Invalid("Enter a valid date/time with a timezone offset.")
-    return moment.astimezone(UTC)
+    return _utc(moment)
 
 
-def parse_bound(text: str) -> datetime:
+def _utc(moment: datetime) -> datetime:
+    """``moment`` in UTC; one whose UTC form falls outside years 1-9999 is invalid."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as exc:
+        raise Invalid("Enter a valid date/time between the years 1 and 9999.") from exc
+
+
+def parse_bound(text: Any) -> datetime:
     """A list filter bound: a date (midnight UTC) or a date-time (naive means UTC)."""
+    if not isinstance(text, str):
+        raise Invalid("Enter a valid date/time.")
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "+"))
     except ValueError as exc:
         raise Invalid("Enter a valid date/time.") from exc
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else _utc(moment)
 
 
 def _number(value: Any, _ctx: Context) -> Any:
@@ -56,6 +67,8 @@ def _number(value: Any, _ctx: Context) -> Any:
         number = float(str(value))
     except ValueError as exc:
         raise Invalid("A valid number is required.") from exc
+    if not math.isfinite(number):
+        raise Invalid("A valid number is required.")
     return int(number) if number.is_integer() and "." not in str(value) else number
 
 

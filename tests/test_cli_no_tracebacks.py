@@ -83,6 +83,19 @@ def busy_folder(tmp: Path) -> None:
     (tmp / "home" / "notes.txt").write_text("keep me\n", encoding="utf-8")
 
 
+def list_shaped_state(tmp: Path) -> None:
+    (tmp / "state.json").write_text(json.dumps({"activities": []}), encoding="utf-8")
+
+
+def linked_state(tmp: Path) -> None:
+    (tmp / "real-state.json").write_text("{}", encoding="utf-8")
+    (tmp / "state.json").symlink_to(tmp / "real-state.json")
+
+
+def non_ascii_delimiter(tmp: Path) -> None:
+    (tmp / "calls.csv").write_text("lead_id§custom_activity_type\n", encoding="utf-8")
+
+
 def foreign_json(tmp: Path) -> None:
     (tmp / "org.json").write_text(json.dumps({"mine": True}), encoding="utf-8")
 
@@ -213,7 +226,30 @@ CASES = [
         2,
         "blocker",
         file_in_the_way,
-        xfail="the exporter's --out-dir check is fixed on the exporter branch",
+    ),
+    Case(
+        "export --state holding a list",
+        ("export", "activities", "--out-dir", "{tmp}/out", "--state", "{tmp}/state.json"),
+        2,
+        "state.json",
+        list_shaped_state,
+        after=no_file("out"),
+    ),
+    Case(
+        "export --state that is a symlink",
+        ("export", "activities", "--out-dir", "{tmp}/out", "--state", "{tmp}/state.json"),
+        2,
+        "is a symlink",
+        linked_state,
+        after=no_file("out"),
+    ),
+    Case(
+        "import with a non-ASCII delimiter",
+        ("import", "activities", "{tmp}/calls.csv", "--delimiter", "§"),
+        2,
+        "delimiter",
+        non_ascii_delimiter,
+        sends_nothing=True,
     ),
     Case("schema with a refused key", ("schema",), 3, "authentication refused", key="wrong"),
     Case("users with a refused key", ("users",), 3, "authentication refused", key="wrong"),

@@ -187,3 +187,13 @@ def test_a_404_after_the_url_proved_right_is_an_ordinary_not_found(
     made.get("custom_activity/")
     with pytest.raises(NotFound, match=r"^Not found\.$"):
         made.get("activity/custom/acti_gone/")
+
+
+def test_a_connection_gets_10_seconds_not_the_30_of_a_read(
+    httpx_mock: HTTPXMock, client: tuple[CloseClient, list[str]]
+) -> None:
+    httpx_mock.add_response(json={"data": []})
+    made, _ = client
+    made.get("lead/")
+    timeouts = httpx_mock.get_requests()[0].extensions["timeout"]
+    assert timeouts["connect"] == 10.0 and timeouts["read"] == 30.0

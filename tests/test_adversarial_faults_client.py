@@ -135,10 +135,13 @@ def test_503_then_200_on_a_read_is_one_backed_off_resend(
 def test_connect_errors_three_times_then_a_create_goes_through_once(
     httpx_mock: HTTPXMock, make_client: Any
 ) -> None:
+    """Mid-run (the server has answered before), connect errors get the full retry budget."""
+    httpx_mock.add_response(json={"id": "user_1", "organizations": [{"id": "orga_1"}]})
     for exc in (httpx.ConnectError("dns"), httpx.ConnectTimeout("syn"), httpx.ConnectError("rst")):
         httpx_mock.add_exception(exc)
     httpx_mock.add_response(json={"id": "acti_1"})
     client = make_client()
+    client.get("me/")
     assert client.post("activity/custom/", {"lead_id": "lead_1"}) == {"id": "acti_1"}
     assert client.stats.outcome_unknown == 0 and client.stats.retries == 3
 

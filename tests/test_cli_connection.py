@@ -104,3 +104,26 @@ def test_a_refused_pasted_key_is_not_echoed(
     result = CliRunner().invoke(main, ["--api-url", sandbox_url, "schema"])
     assert result.exit_code == 3
     assert key not in result.stderr and key not in result.stdout
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://{key}@api.close.com/api/v1/",
+        "https://{key}:@api.close.com/api/v1/",
+        "http://user:{key}@127.0.0.1:8765/api/v1/",
+        "ftp://{key}@api.close.com/",
+        "{key}@api.close.com/api/v1/",
+    ],
+)
+def test_a_url_carrying_the_key_is_refused_without_echoing_it(url: str) -> None:
+    key = "api_KeyPastedIntoTheUrl.31337"
+    given = url.format(key=key)
+    with pytest.raises(ConfigError) as info:
+        normalize_api_url(given)
+    assert key not in str(info.value) and "***@" in str(info.value)
+    result = CliRunner().invoke(main, ["--api-url", given, "schema"], env={"CLOSE_API_KEY": "k"})
+    assert result.exit_code == 2
+    assert key not in result.stderr and key not in result.stdout
+    assert "carries a user name or key before '@'" in result.stderr
+    assert "CLOSE_API_KEY" in result.stderr

@@ -152,9 +152,9 @@ def test_retries_end_in_api_error_with_the_status(
 def test_backoff_grows_and_is_capped(
     httpx_mock: HTTPXMock, make_client: Any, fake_clock: Any
 ) -> None:
-    _script(httpx_mock, [httpx.ConnectError("refused")] * 8)
+    _script(httpx_mock, [httpx.ReadError("reset")] * 8)
     client = make_client()
-    with pytest.raises(ApiError, match=r"gave up after 8 attempts \(ConnectError: refused\)"):
+    with pytest.raises(ApiError, match=r"gave up after 8 attempts \(ReadError: reset\)"):
         client.get("me/")
     assert fake_clock.slept == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
     assert client.stats.transport_errors == 8
@@ -241,6 +241,18 @@ def test_server_text_echoing_the_key_is_redacted(httpx_mock: HTTPXMock, make_cli
     assert "bad key *** / ***" in str(info.value)
 
 
+def test_base64_of_the_key_without_padding_is_redacted(
+    httpx_mock: HTTPXMock, make_client: Any
+) -> None:
+    padded = SECRET_FORMS[1]
+    assert padded.endswith("=")  # the test key's "key:" form is padded: strip it
+    echoed = f"proxy saw Basic {padded.rstrip('=')}; and {SECRET_FORMS[2].rstrip('=')}"
+    httpx_mock.add_response(status_code=401, json={"error": echoed})
+    with pytest.raises(AuthError) as info:
+        make_client().get("me/")
+    assert "proxy saw Basic ***; and ***" in str(info.value)
+
+
 def test_network_errors_are_not_chained_into_the_raised_exception(
     httpx_mock: HTTPXMock, make_client: Any
 ) -> None:
@@ -267,7 +279,7 @@ def test_empty_answers_are_empty_dicts(httpx_mock: HTTPXMock, make_client: Any) 
     httpx_mock.add_response(status_code=200, content=b"")
     client = make_client()
     assert client.delete("activity/custom/acti_1/") is None
-    assert client.put("activity/custom/acti_1/", {"pinned": True}) == {}
+    assert client.get("activity/custom/acti_1/") == {}
 
 
 def test_debug_log_has_method_path_status_and_no_headers(

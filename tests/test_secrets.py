@@ -34,10 +34,11 @@ SRC = str(Path(closecsv.__file__).resolve().parent.parent)
 
 
 def forms(key: str) -> list[bytes]:
+    encoded = [base64.b64encode(f"{key}:".encode()), base64.b64encode(key.encode())]
     return [
         key.encode(),
-        base64.b64encode(f"{key}:".encode()),
-        base64.b64encode(key.encode()),
+        *encoded,
+        *(e.rstrip(b"=") for e in encoded),  # the same without padding
         key.encode("utf-16-le"),
     ]
 

@@ -3,6 +3,10 @@
 ``Reply`` is an answer read in full, ``Lost`` is no usable answer; :func:`classify` maps
 either to the next step, and :func:`error_text` turns Close's error shapes (``field-errors``,
 ``errors``, ``error`` as a string or an object) into one line.
+
+A 2xx answer is *malformed* when its body is not a JSON object, or when it answers a write
+(a create or an update) without the object's id as a non-empty string (``shapes.WriteAnswer``):
+such a write is not known to have happened, so it is never counted as one.
 """
 
 from __future__ import annotations
@@ -13,34 +17,52 @@ from typing import Any, Literal
 
 import httpx
 
+from closecsv.shapes import WriteAnswer, problem
+
 RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
 Step = Literal["done", "throttled", "retry", "unknown", "fail"]
 
 
+LostKind = Literal["connect", "unsent", "timeout", "dropped", "fatal"]
+
+
 @dataclass(frozen=True)
 class Reply:
-    """An HTTP answer, read in full.  ``body`` is parsed JSON (``None`` if empty or invalid)."""
+    """An HTTP answer, read in full.  ``body`` is parsed JSON (``None`` if empty or invalid);
+    ``problem`` says why a malformed 2xx answer cannot be used."""
 
     status: int
     reason: str
     headers: httpx.Headers
     body: Any
     malformed: bool
+    problem: str | None = None
 
 
 @dataclass(frozen=True)
 class Lost:
-    """No usable answer.  ``sent`` is False when the request never reached the server."""
+    """No usable answer, of one ``kind``:
 
-    sent: bool
+    ``connect`` the server could not be reached (refused, unknown host, connect timeout);
+    ``unsent`` no connection was free in time; ``timeout`` the answer did not come in time;
+    ``dropped`` the connection broke; ``fatal`` retrying cannot help (TLS verification failed,
+    an answer over the size cap): ``hint`` says what the user can do.
+    """
+
+    kind: LostKind
     cause: str
-    fatal: bool = False
+    hint: str | None = None
+
+    @property
+    def sent(self) -> bool:
+        """False when the request never left: re-sending it is safe even for a write."""
+        return self.kind not in ("connect", "unsent")
 
 
 def classify(outcome: Reply | Lost, idempotent: bool) -> Step:
     """What to do next with an attempt's outcome (the module table as code)."""
     if isinstance(outcome, Lost):
-        if outcome.fatal:
+        if outcome.kind == "fatal":
             return "fail"
         return "retry" if idempotent or not outcome.sent else "unknown"
     status = outcome.status
@@ -57,7 +79,8 @@ def classify(outcome: Reply | Lost, idempotent: bool) -> Step:
     return "fail"
 
 
-def read_reply(response: httpx.Response, content: bytes) -> Reply:
+def read_reply(response: httpx.Response, content: bytes, *, write: bool = False) -> Reply:
+    """The answer as a :class:`Reply`; ``write``: it answers a create or an update."""
     body: Any = None
     malformed = False
     if content.strip():
@@ -65,14 +88,17 @@ def read_reply(response: httpx.Response, content: bytes) -> Reply:
             body = jsonlib.loads(content)
         except ValueError:
             malformed = True
-    if 200 <= response.status_code < 300 and body is not None and not isinstance(body, dict):
+    if body is not None and not isinstance(body, dict):
         malformed = True
+    ok = 200 <= response.status_code < 300
+    missing = problem(WriteAnswer, body) if ok and write and not malformed else None
     return Reply(
         response.status_code,
         response.reason_phrase,
         response.headers,
         body,
-        malformed and 200 <= response.status_code < 300,
+        (malformed or missing is not None) and ok,
+        f"no usable id ({missing})" if missing else None,
     )
 
 

@@ -48,6 +48,11 @@ ARGV_KEY_WARNING = (
     "(ps, /proc) and stays in shell history; set CLOSE_API_KEY instead"
 )
 KIND_ARG = click.Choice(sorted(KINDS))
+OUT_OF_MEMORY = (
+    "out of memory; the run stopped (an import run again resumes where it stopped)\n"
+    "  hint: free memory, or lower --concurrency; if an answer from the API grew without "
+    "end, check --api-url / CLOSE_API_URL"
+)
 
 
 class Context:
@@ -64,7 +69,10 @@ class Context:
     @contextmanager
     def client(self) -> Iterator[CloseClient]:
         settings = self.settings()
-        with CloseClient(settings.api_key, settings.api_url) as client:
+        from closecsv.progress import stderr_notice
+
+        notify = None if self.quiet else stderr_notice  # retries and long waits, on stderr
+        with CloseClient(settings.api_key, settings.api_url, notify=notify) as client:
             yield client
 
 
@@ -90,6 +98,8 @@ def translate_errors(fn: Callable[P, R]) -> Callable[P, R]:
         except KeyboardInterrupt:
             click.echo("closecsv: interrupted", err=True)
             sys.exit(EXIT_INTERRUPTED)
+        except MemoryError:
+            fail(OUT_OF_MEMORY, 3)
         raise AssertionError("unreachable")
 
     return wrapper

@@ -7,54 +7,71 @@ outcome                                     GET, PUT, DELETE, search         POS
 ==========================================  ===============================  ====================
 2xx with a JSON object (or empty) body      returned                         returned
 429                                         wait, re-send (own cap, 50)      wait, re-send
-connect error / connect or pool timeout     back off, re-send                back off, re-send
+connect error / connect or pool timeout     back off, re-send (*)            back off, re-send (*)
 500, 502, 503, 504                          back off, re-send                ``OutcomeUnknown``
 other 5xx                                   ``ApiError``                     ``OutcomeUnknown``
-read timeout, dropped connection, deadline  back off, re-send                ``OutcomeUnknown``
-2xx with a malformed body                   back off, re-send                ``OutcomeUnknown``
+read timeout, dropped connection, deadline  back off, re-send (**)           ``OutcomeUnknown``
+2xx with a malformed body (***)             back off, re-send                ``OutcomeUnknown``
+an answer over ``max_body`` (64 MiB)        ``ApiError``                     ``ApiError``
 401, 403                                    ``AuthError``                    ``AuthError``
 402 (plan limit: it stops the run)          ``ApiError``                     ``ApiError``
+404 to a GET before any 2xx answer          ``ConfigError`` (a wrong base URL: exit 2)
 other 4xx                                   ``RequestRejected`` (404: ``NotFound``)
 ==========================================  ===============================  ====================
+
+(*) 3 attempts only until the server has answered once, so a dead URL fails in seconds.
+(**) time spent in timed-out attempts is counted per run; past ``timeout_budget`` nothing is
+retried or sent any more (:mod:`closecsv.retrying`).  (***) not a JSON object, or, to a create
+or update, without the object's id as a non-empty string (:mod:`closecsv.shapes`).
 
 A 429 was refused before any work, and a connect error never reached the server, so both are
 safe to re-send even for a POST.  Everything else that goes wrong after a POST was sent may
 have been applied.  That includes 503: Close usually answers it before doing anything, but a
 proxy or a failing worker can say 503 after the write committed, and a duplicate is worse
 than asking the caller to reconcile.  Back-off is capped exponential with full jitter and
-spends ``max_attempts``; 429 waits do not spend it.
+spends ``max_attempts``; 429 waits do not spend it.  Each retry, and each 429 wait beyond
+ordinary pacing, is told to ``notify`` (the CLI prints it on stderr unless ``--quiet``).
 
 Deadline: httpx timeouts bound each network read, so a server trickling a byte every few
 seconds never trips them.  The response is therefore streamed, and the clock is checked after
 every chunk: past ``deadline`` seconds from the send the request counts as timed out (retried
 if idempotent, ``OutcomeUnknown`` for a POST).  A read that stalls completely is still cut by
-the read timeout, so the worst case is ``deadline + timeout``.
+the read timeout, so the worst case is ``deadline + timeout``.  The streamed body is also
+counted, and cut past ``max_body`` bytes: memory stays bounded whatever the server sends.
 
 Secrets: the key goes to httpx's Basic auth and nowhere else.  Exceptions raised here carry
 no request, response or header object (httpx errors are turned into text before raising, so
-they are not even chained), text from the server is redacted of the key and its base64, the
-``repr`` shows the base URL only, and debug logging names method, path, status and time.
+they are not even chained), text from the server is redacted of the key and its base64 (with
+and without padding), the ``repr`` shows the base URL only, and debug logging names method,
+path, status and time.
 """
 
 from __future__ import annotations
 
-import base64
 import logging
 import random
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 
 from closecsv import __version__
-from closecsv.answers import Lost, Reply, classify, error_lists, error_text, read_reply
+from closecsv.answers import Lost, Reply, classify, error_text, read_reply
 from closecsv.config import ApiKey
-from closecsv.errors import ApiError, AuthError, NotFound, OutcomeUnknown, RequestRejected
+from closecsv.counters import ClientStats
+from closecsv.errors import ApiError, OutcomeUnknown
+from closecsv.failures import (
+    answer_failure,
+    budget_spent,
+    cannot_connect,
+    exhausted,
+    lost_failure,
+    secret_forms,
+    unusable_base,
+)
 from closecsv.pacing import MAX_WAIT, Pacer, parse_ratelimit, throttle_wait
 from closecsv.paging import (
     DEFAULT_LIMITS,
@@ -66,6 +83,16 @@ from closecsv.paging import (
     OffsetPager,
     SearchWalker,
 )
+from closecsv.retrying import (
+    FIRST_CONTACT_ATTEMPTS,
+    TIMEOUT_BUDGET,
+    Notify,
+    TimeoutBudget,
+    backoff_cap,
+    no_notice,
+    retry_notice,
+    throttle_notice,
+)
 
 __all__ = ["DEFAULT_LIMITS", "KNOWN_LIMITS", "ClientStats", "CloseClient", "EndpointLimits"]
 
@@ -73,59 +100,27 @@ log = logging.getLogger("closecsv.client")
 
 USER_AGENT = f"closecsv/{__version__}"
 READ_ONLY_POSTS = frozenset({SEARCH_PATH})
-BACKOFF_BASE = 0.5
-BACKOFF_CAP = 30.0
 MAX_RATE_LIMIT_RETRIES = 50
-MIN_REDACTED = 8
-
-Counted = Literal["requests", "retries", "outcome_unknown", "transport_errors"]
-
-
-@dataclass
-class ClientStats:
-    """Counters of one client, safe to update from many threads.
-
-    ``requests`` attempts sent; ``rate_limited`` 429 answers; ``retries`` re-sends after a
-    5xx, network error or timeout (429 waits not included); ``outcome_unknown`` POSTs given up
-    as :class:`OutcomeUnknown`; ``transport_errors`` attempts with no HTTP answer;
-    ``by_status`` answers per HTTP status.
-    """
-
-    requests: int = 0
-    rate_limited: int = 0
-    retries: int = 0
-    outcome_unknown: int = 0
-    transport_errors: int = 0
-    by_status: dict[int, int] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
-
-    def count(self, name: Counted) -> None:
-        """Add one to the counter ``name`` (one of the int fields)."""
-        with self._lock:
-            setattr(self, name, getattr(self, name) + 1)
-
-    def count_status(self, status: int) -> None:
-        """Record one HTTP answer."""
-        with self._lock:
-            self.by_status[status] = self.by_status.get(status, 0) + 1
-            if status == 429:
-                self.rate_limited += 1
-
-    def as_dict(self) -> dict[str, Any]:
-        """A consistent snapshot for receipts and benchmarks (statuses as string keys)."""
-        with self._lock:
-            return {
-                "requests": self.requests,
-                "rate_limited": self.rate_limited,
-                "retries": self.retries,
-                "outcome_unknown": self.outcome_unknown,
-                "transport_errors": self.transport_errors,
-                "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
-            }
+MIB = 1024 * 1024
+MAX_BODY_BYTES = 64 * MIB
+"""The largest answer read: Close's pages are a few hundred KB at most."""
+CONNECT_TIMEOUT = 10.0
+TLS_HINT = (
+    "TLS verification failed (it is never turned off): check the API URL; "
+    "behind a proxy with its own CA, set SSL_CERT_FILE to that CA bundle"
+)
+TOO_LARGE_HINT = (
+    "Close's answers are far smaller; check that --api-url / CLOSE_API_URL points at the "
+    "Close API and not at a proxy or a download"
+)
 
 
 class _DeadlineExceeded(Exception):
     """The whole-request deadline passed while the answer was still arriving."""
+
+
+class _TooLarge(Exception):
+    """The answer is longer than ``max_body`` bytes."""
 
 
 class CloseClient:
@@ -147,15 +142,25 @@ class CloseClient:
         max_skip: int | None = None,
         max_rate_limit_retries: int = MAX_RATE_LIMIT_RETRIES,
         search_walk_cap: int = SEARCH_WALK_CAP,
+        notify: Notify | None = None,
+        max_body: int = MAX_BODY_BYTES,
+        timeout_budget: float = TIMEOUT_BUDGET,
+        first_contact_attempts: int = FIRST_CONTACT_ATTEMPTS,
     ) -> None:
         self._base_url = base_url
+        self._notify = notify or no_notice
+        self._max_body = max_body
+        self._budget = TimeoutBudget(timeout_budget)
+        self._first_contact_attempts = max(1, first_contact_attempts)
+        self._answered = False  # the server has answered once (any status)
+        self._confirmed = False  # ... with a 2xx: the base URL is right
         self._clock = clock
         self._sleep = sleep
         self._deadline = deadline
         self._max_attempts = max(1, max_attempts)
         self._max_throttles = max_rate_limit_retries
         self._rng = rng or random.Random()
-        self._secrets = _secret_forms(api_key)
+        self._secrets = secret_forms(api_key)
         self._pacer = Pacer(clock, sleep)
         self._limits = LimitTable(skip_caps, max_skip)
         self._search_walk_cap = search_walk_cap
@@ -165,7 +170,7 @@ class CloseClient:
             auth=httpx.BasicAuth(api_key.reveal(), ""),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             transport=transport,
-            timeout=httpx.Timeout(timeout),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT)),
             follow_redirects=False,
         )
 
@@ -250,26 +255,44 @@ class CloseClient:
         body: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         idempotent = method != "POST" or path in READ_ONLY_POSTS
+        write = method in ("POST", "PUT") and path not in READ_ONLY_POSTS
+        request = f"{method} {path}"
         failures = throttles = 0
         while True:
-            outcome = self._attempt(method, path, params, body)
+            if self._budget.exhausted:
+                raise budget_spent(request, self._budget, None)
+            outcome = self._attempt(method, path, params, body, write)
             step = classify(outcome, idempotent)
             if step == "done" and isinstance(outcome, Reply):
                 return outcome.body if isinstance(outcome.body, dict) else {}
             if step == "throttled" and isinstance(outcome, Reply):
                 throttles += 1
-                self._throttle(method, path, outcome, throttles)
+                self._throttle(request, outcome, throttles)
                 continue
             if step == "unknown":
                 self.stats.count("outcome_unknown")
                 raise OutcomeUnknown(method, path, self._cause(outcome))
             if step == "fail":
-                raise self._failure(method, path, outcome)
+                raise self._failure(request, path, outcome)
             failures += 1
-            if failures >= self._max_attempts:
-                raise self._exhausted(method, path, outcome, failures)
-            self.stats.count("retries")
-            self._sleep(self._rng.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**failures)))
+            self._retry(request, outcome, failures)
+
+    def _retry(self, request: str, outcome: Reply | Lost, failures: int) -> None:
+        """Wait before attempt ``failures + 1``, or raise when no attempt is left."""
+        limit = self._max_attempts
+        if isinstance(outcome, Lost) and outcome.kind == "connect" and not self._answered:
+            limit = min(limit, self._first_contact_attempts)
+        cause = self._cause(outcome)
+        if failures >= limit:
+            raise self._exhausted(request, outcome, failures)
+        if self._budget.exhausted:
+            raise budget_spent(request, self._budget, cause)
+        if isinstance(outcome, Lost) and outcome.kind == "timeout":
+            cause = f"{cause} ({self._budget.describe()})"
+        self.stats.count("retries")
+        delay = self._rng.uniform(0, backoff_cap(failures))
+        self._notify(retry_notice(request, cause, failures + 1, limit, delay))
+        self._sleep(delay)
 
     def _attempt(
         self,
@@ -277,17 +300,22 @@ class CloseClient:
         path: str,
         params: Mapping[str, Any] | None,
         body: Mapping[str, Any] | None,
+        write: bool,
     ) -> Reply | Lost:
         seq = self._pacer.acquire()
         self.stats.count("requests")
         started = self._clock()
-        outcome = self._exchange(method, path, params, body, started + self._deadline)
+        outcome = self._exchange(method, path, params, body, started + self._deadline, write)
         elapsed = self._clock() - started
         if isinstance(outcome, Lost):
             self._pacer.forget(seq)
             self.stats.count("transport_errors")
+            if outcome.kind == "timeout":
+                self._budget.spend(elapsed)
             log.debug("%s %s -> %s after %.3fs", method, path, outcome.cause, elapsed)
             return outcome
+        self._answered = True
+        self._confirmed = self._confirmed or 200 <= outcome.status < 300
         self.stats.count_status(outcome.status)
         self._pacer.observe(seq, parse_ratelimit(outcome.headers))
         log.debug("%s %s -> %d in %.3fs", method, path, outcome.status, elapsed)
@@ -300,6 +328,7 @@ class CloseClient:
         params: Mapping[str, Any] | None,
         body: Mapping[str, Any] | None,
         deadline_at: float,
+        write: bool,
     ) -> Reply | Lost:
         """Send once and read the whole answer; network trouble becomes a :class:`Lost`."""
         try:
@@ -311,34 +340,54 @@ class CloseClient:
                 content = self._read(response, deadline_at)
             finally:
                 response.close()
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             text = self._redact(f"{type(exc).__name__}: {exc}")
-            return Lost(sent=False, cause=text, fatal="CERTIFICATE_VERIFY_FAILED" in text)
+            if "CERTIFICATE_VERIFY_FAILED" in text:
+                return Lost("fatal", text, TLS_HINT)
+            return Lost("connect", text)
+        except httpx.PoolTimeout as exc:
+            return Lost("unsent", self._redact(f"{type(exc).__name__}: {exc}"))
+        except httpx.TimeoutException as exc:
+            return Lost("timeout", self._redact(f"{type(exc).__name__}: {exc}"))
         except httpx.RequestError as exc:
-            return Lost(sent=True, cause=self._redact(f"{type(exc).__name__}: {exc}"))
+            return Lost("dropped", self._redact(f"{type(exc).__name__}: {exc}"))
         except _DeadlineExceeded:
-            return Lost(sent=True, cause=f"no complete answer within {self._deadline:g}s")
-        return read_reply(response, content)
+            return Lost("timeout", f"no complete answer within {self._deadline:g}s")
+        except _TooLarge:
+            cap = f"{self._max_body / MIB:g} MiB" if self._max_body >= MIB else "the size cap"
+            return Lost("fatal", f"the answer is larger than {cap}", TOO_LARGE_HINT)
+        return read_reply(response, content, write=write)
 
     def _read(self, response: httpx.Response, deadline_at: float) -> bytes:
+        """The whole body, streamed: cut at the deadline, and at ``max_body`` bytes."""
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self._max_body:
+            raise _TooLarge
         chunks = []
+        size = 0
         for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > self._max_body:
+                raise _TooLarge
             chunks.append(chunk)
             if self._clock() > deadline_at:
                 raise _DeadlineExceeded
         return b"".join(chunks)
 
-    def _throttle(self, method: str, path: str, reply: Reply, streak: int) -> None:
+    def _throttle(self, request: str, reply: Reply, streak: int) -> None:
         """Pause every thread for the 429's wait; this one also sleeps a little jitter."""
         if streak > self._max_throttles:
             raise ApiError(
-                f"{method} {path}: still rate limited (HTTP 429) after {streak - 1} waits",
+                f"{request}: still rate limited (HTTP 429) after {streak - 1} waits",
                 status=429,
                 hint="another client may be using the same key or organization; try later",
             )
         wait = throttle_wait(reply.headers, reply.body, streak)
         jitter = self._rng.uniform(0, max(0.05, min(1.0, wait / 10)))
-        log.debug("%s %s rate limited, waiting %.3fs", method, path, wait + jitter)
+        log.debug("%s rate limited, waiting %.3fs", request, wait + jitter)
+        notice = throttle_notice(request, streak, wait + jitter, self._max_throttles)
+        if notice:
+            self._notify(notice)
         self._pacer.pause(wait)
         self._sleep(min(wait + jitter, MAX_WAIT))
 
@@ -352,72 +401,23 @@ class CloseClient:
     def _cause(self, outcome: Reply | Lost) -> str:
         if isinstance(outcome, Lost):
             return outcome.cause
+        if outcome.problem:
+            return f"HTTP {outcome.status} with {outcome.problem}"
         if outcome.malformed:
             return f"HTTP {outcome.status} with a body that is not a JSON object"
         return f"HTTP {outcome.status} {outcome.reason}".strip()
 
-    def _exhausted(self, method: str, path: str, outcome: Reply | Lost, n: int) -> ApiError:
-        return ApiError(
-            f"{method} {path}: gave up after {n} attempts ({self._cause(outcome)})",
-            status=outcome.status if isinstance(outcome, Reply) else None,
-            hint="the Close API or the network kept failing; try again later",
-        )
+    def _exhausted(self, request: str, outcome: Reply | Lost, n: int) -> ApiError:
+        if isinstance(outcome, Lost) and outcome.kind == "connect":
+            return cannot_connect(self._base_url, request, outcome.cause, n)
+        status = outcome.status if isinstance(outcome, Reply) else None
+        return exhausted(request, self._cause(outcome), status, n)
 
-    def _failure(self, method: str, path: str, outcome: Reply | Lost) -> Exception:
+    def _failure(self, request: str, path: str, outcome: Reply | Lost) -> Exception:
         """The exception for an answer that ends the request (see the module table)."""
+        url = f"{self._base_url}{path}"
         if isinstance(outcome, Lost):
-            return ApiError(
-                f"{method} {path}: {outcome.cause}",
-                hint="TLS verification failed (it is never turned off): check the API URL; "
-                "behind a proxy with its own CA, set SSL_CERT_FILE to that CA bundle",
-            )
-        status = outcome.status
-        detail = self._redact(error_text(outcome.body))
-        if status in (401, 403):
-            return _auth_error(method, path, status, detail)
-        if status == 402:
-            said = f": {detail}" if detail else ""
-            return ApiError(
-                f"plan limit reached (HTTP 402) for {method} {path}{said}",
-                status=402,
-                hint="every further write would be refused the same way; raise the limit in "
-                "Close (or free room), then run the same command again to resume",
-            )
-        if 400 <= status < 500:
-            message = detail or f"HTTP {status} {outcome.reason}".strip()
-            errors, field_errors = error_lists(outcome.body)
-            kind = NotFound if status == 404 else RequestRejected
-            return kind(
-                status, message, errors=errors, field_errors=field_errors, body=outcome.body
-            )
-        said = f": {detail}" if detail else ""
-        return ApiError(f"{method} {path}: unexpected HTTP {status}{said}", status=status)
-
-
-def _secret_forms(api_key: ApiKey) -> tuple[str, ...]:
-    """The key, and the base64 forms an ``Authorization`` header would carry, longest first.
-
-    Forms shorter than :data:`MIN_REDACTED` are left alone: replacing a one-letter test key
-    everywhere would mangle every message, and such a key protects nothing anyway.
-    """
-    raw = api_key.reveal()
-    forms = {
-        raw,
-        base64.b64encode(f"{raw}:".encode()).decode(),
-        base64.b64encode(raw.encode()).decode(),
-    }
-    return tuple(sorted((f for f in forms if len(f) >= MIN_REDACTED), key=len, reverse=True))
-
-
-def _auth_error(method: str, path: str, status: int, detail: str) -> AuthError:
-    said = f": {detail}" if detail else ""
-    if status == 401:
-        return AuthError(
-            f"authentication refused (HTTP 401) for {method} {path}{said}",
-            hint="check the API key (CLOSE_API_KEY or --api-key); keys are made in Close "
-            "under Settings > API Keys, and belong to one organization",
-        )
-    return AuthError(
-        f"permission refused (HTTP 403) for {method} {path}{said}",
-        hint="the key's user may not do this; use a key of a user with the needed role",
-    )
+            return lost_failure(request, url, outcome)
+        if outcome.status == 404 and request.startswith("GET ") and not self._confirmed:
+            return unusable_base(request, url, self._base_url, outcome)
+        return answer_failure(request, outcome, self._redact(error_text(outcome.body)))

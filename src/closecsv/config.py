@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -16,6 +17,7 @@ from closecsv.errors import ConfigError
 DEFAULT_API_URL = "https://api.close.com/api/v1/"
 KEY_ENV = "CLOSE_API_KEY"
 URL_ENV = "CLOSE_API_URL"
+_AUTHORITY = re.compile(r"((?:[A-Za-z][A-Za-z0-9+.-]*:)?//|)([^/?#]*)(.*)", re.S)
 
 
 class ApiKey:
@@ -59,18 +61,43 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+def shown_url(url: str) -> str:
+    """``url`` fit for a message: any user-info (``KEY@``, ``user:pass@``) becomes ``***@``.
+
+    Works on text that is not a URL at all (``KEY@host/path`` without a scheme), since such
+    text is exactly what a misconfigured ``--api-url`` holds.
+    """
+    found = _AUTHORITY.match(url.strip())
+    assert found is not None  # every part of the pattern may be empty
+    start, authority, tail = found.groups()
+    if "@" in authority:
+        authority = "***@" + authority.rsplit("@", 1)[1]
+    return f"{start}{authority}{tail}"
+
+
 def normalize_api_url(url: str) -> str:
-    """Check the scheme (https, or http on loopback only) and end the URL with ``/``."""
+    """Check the scheme (https, or http on loopback only) and end the URL with ``/``.
+
+    A URL carrying user-info is refused: the key belongs in ``CLOSE_API_KEY``, and a key
+    written into the URL would be echoed by every message that names the URL.
+    """
     parts = urlsplit(url.strip())
+    shown = shown_url(url)
+    if shown != url.strip():
+        raise ConfigError(
+            f"API URL {shown!r} carries a user name or key before '@'",
+            hint=f"give the key with {KEY_ENV} (or --api-key) and the URL without it, "
+            f"e.g. {DEFAULT_API_URL}",
+        )
     host = parts.hostname or ""
     if not host or parts.scheme not in ("http", "https"):
         raise ConfigError(
-            f"API URL {url!r} is not an http(s) URL",
+            f"API URL {shown!r} is not an http(s) URL",
             hint=f"use e.g. {DEFAULT_API_URL} (set {URL_ENV} or --api-url)",
         )
     if parts.scheme == "http" and not is_loopback_host(host):
         raise ConfigError(
-            f"API URL {url!r} uses plain http outside loopback",
+            f"API URL {shown!r} uses plain http outside loopback",
             hint="use https://; plain http is allowed only for 127.0.0.0/8, ::1 and localhost",
         )
     return url.strip() if url.strip().endswith("/") else url.strip() + "/"

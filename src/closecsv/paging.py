@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from closecsv.errors import ApiError, RequestRejected
+from closecsv.shapes import ListPage, SearchPage, require
 
 Obj = dict[str, Any]
 Fetch = Callable[[str, Mapping[str, Any]], Obj]
@@ -240,9 +241,8 @@ class OffsetPager:
                 if is_max_skip_error(exc):
                     raise self._cap_error(walk, exc.message) from None
                 raise
-            data = body.get("data")
-            items = [o for o in data if isinstance(o, dict)] if isinstance(data, list) else []
-            return _Page(items, bool(body.get("has_more", False)))
+            page = require(ListPage, body, f"GET {walk.path}")
+            return _Page(page.data, bool(page.has_more))
 
     def _too_big(self, walk: _Walk, window: Window | None) -> bool:
         """Probe: is there an object at ``_skip=<cap>`` in this window?"""
@@ -255,7 +255,7 @@ class OffsetPager:
                     raise
                 self._limits.learn(walk.path, max_skip=_lower_cap(exc.message, cap))
                 continue
-            return bool(body.get("data"))
+            return bool(require(ListPage, body, f"GET {walk.path}").data)
 
     def _split(self, walk: _Walk, window: Window | None) -> list[Window]:
         if not self._limits.get(walk.path).windowable:
@@ -390,13 +390,12 @@ class SearchWalker:
         count, last, cursor = 0, None, None
         while True:
             answer = self._post(SEARCH_PATH, body if cursor is None else {**body, "cursor": cursor})
-            data = answer.get("data")
-            for obj in data if isinstance(data, list) else []:
-                if isinstance(obj, dict):
-                    count += 1
-                    created = obj.get("date_created")
-                    last = created if isinstance(created, str) else last
-                    seen.setdefault(str(obj.get("id", f"#{len(seen)}")), obj)
-            cursor = answer.get("cursor")
+            page = require(SearchPage, answer, f"POST {SEARCH_PATH}")
+            for obj in page.data:
+                count += 1
+                created = obj.get("date_created")
+                last = created if isinstance(created, str) else last
+                seen.setdefault(str(obj.get("id", f"#{len(seen)}")), obj)
+            cursor = page.cursor
             if not cursor:
                 return count, last

@@ -8,6 +8,7 @@ with ``quiet``.  Calls come from one thread (the importer's collector).
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -150,6 +151,15 @@ class LogProgress:
     def close(self) -> None:
         if self._counts:
             self._line(self._clock())
+
+
+def stderr_notice(message: str) -> None:
+    """``closecsv: <message>`` on stderr, for notices from any thread (a retry, a long wait).
+
+    ``tqdm.write`` clears a progress bar on the same stream first and redraws it after, so
+    the line never tears the bar; without a bar it is a plain line.
+    """
+    tqdm.write(f"closecsv: {message}", file=sys.stderr)
 
 
 def make_progress(

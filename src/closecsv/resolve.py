@@ -22,6 +22,7 @@ import phonenumbers
 import polars as pl
 
 from closecsv.api import ReadApi
+from closecsv.shapes import Me, require
 
 Api = ReadApi  # the name plan.py and tests know
 
@@ -239,7 +240,9 @@ class Resolver:
     def me(self) -> dict[str, Any]:
         """The API key's own user, with its ``organizations`` (one request, cached)."""
         if self._me is None:
-            self._me = dict(self.client.get("me/"))
+            me = dict(self.client.get("me/"))
+            require(Me, me, "GET me/")  # a user id and an organization, or one clear error
+            self._me = me
         return self._me
 
     def organization(self) -> str:

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from closecsv.errors import InputError
 from closecsv.kinds import ACTIVITIES, OBJECTS, Kind
+from closecsv.shapes import ListPage, require
 
 FIELD_TYPES = (
     "text",
@@ -107,7 +108,8 @@ class Schema:
     def raw_types(self, kind: Kind) -> list[dict[str, Any]]:
         if kind.name not in self._raw_types:
             body = self.client.get(kind.type_list_path)
-            self._raw_types[kind.name] = list(body.get("data", []))
+            page = require(ListPage, body, f"GET {kind.type_list_path}")
+            self._raw_types[kind.name] = list(page.data)
         return self._raw_types[kind.name]
 
     def type_info(self, kind: Kind, raw: Mapping[str, Any]) -> TypeInfo:

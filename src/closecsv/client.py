@@ -20,9 +20,10 @@ other 4xx                                   ``RequestRejected`` (404: ``NotFound
 ==========================================  ===============================  ====================
 
 (*) 3 attempts only until the server has answered once, so a dead URL fails in seconds.
-(**) time spent in timed-out attempts is counted per run; past ``timeout_budget`` nothing is
-retried or sent any more (:mod:`closecsv.retrying`).  (***) not a JSON object, or, to a create
-or update, without the object's id as a non-empty string (:mod:`closecsv.shapes`).
+(**) time spent in timed-out attempts is counted per run until an answer arrives in full;
+past ``timeout_budget`` nothing is retried or sent any more (:mod:`closecsv.retrying`).
+(***) not a JSON object, or, to a create or update, without the object's id as a non-empty
+string (:mod:`closecsv.shapes`).
 
 A 429 was refused before any work, and a connect error never reached the server, so both are
 safe to re-send even for a POST.  Everything else that goes wrong after a POST was sent may
@@ -315,6 +316,7 @@ class CloseClient:
             log.debug("%s %s -> %s after %.3fs", method, path, outcome.cause, elapsed)
             return outcome
         self._answered = True
+        self._budget.answered()
         self._confirmed = self._confirmed or 200 <= outcome.status < 300
         self.stats.count_status(outcome.status)
         self._pacer.observe(seq, parse_ratelimit(outcome.headers))

@@ -63,8 +63,8 @@ def exhausted(request: str, cause: str, status: int | None, attempts: int) -> Ap
 def budget_spent(request: str, budget: TimeoutBudget, cause: str | None) -> ApiError:
     last = f"; the last: {cause}" if cause else ""
     return ApiError(
-        f"{request}: stopped, {budget.spent:.0f}s of this run went to answers that timed out "
-        f"(the limit is {budget.limit:g}s){last}",
+        f"{request}: stopped, {budget.spent:.0f}s went to answers that timed out with no "
+        f"complete answer in between (the limit is {budget.limit:g}s){last}",
         hint="the Close API or the network answers too slowly; try again later "
         "(an import run again resumes where it stopped)",
     )

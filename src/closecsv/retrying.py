@@ -7,9 +7,11 @@
   only: a wrong or dead URL fails within seconds instead of backing off for a minute.
   Once the server has answered, connect errors are retried like any other failure.
 * **Timeout budget**: time spent in attempts that timed out (a read timeout, or an answer
-  not complete within the deadline) adds up over the whole run, every thread together.
-  Past :data:`TIMEOUT_BUDGET` seconds nothing is retried or sent any more: a server that
-  trickles its answers stops the run in minutes, not after 8 x 120 s per request.
+  not complete within the deadline) adds up, every thread together, until the server
+  answers any request in full, which starts the count again.  Past :data:`TIMEOUT_BUDGET`
+  seconds of such time in a row nothing is retried or sent any more: a server that
+  trickles its answers stops the run in minutes, not after 8 x 120 s per request, while a
+  long run on a network that times out now and then goes on.
 * **Notices**: each retry is announced (what, why, attempt n of m); 429 waits only when
   they are more than ordinary pacing (several in a row, or a long wait).
 """
@@ -39,7 +41,8 @@ def backoff_cap(failures: int) -> float:
 
 
 class TimeoutBudget:
-    """Seconds one client (one run) may spend in attempts that timed out.  Thread-safe."""
+    """Seconds one client (one run) may spend in attempts that timed out with no complete
+    answer in between.  Thread-safe."""
 
     def __init__(self, limit: float) -> None:
         self.limit = limit
@@ -49,6 +52,11 @@ class TimeoutBudget:
     def spend(self, seconds: float) -> None:
         with self._lock:
             self._spent += max(0.0, seconds)
+
+    def answered(self) -> None:
+        """A complete answer arrived: the server is alive, the count starts again."""
+        with self._lock:
+            self._spent = 0.0
 
     @property
     def spent(self) -> float:
@@ -60,8 +68,8 @@ class TimeoutBudget:
         return self.spent >= self.limit
 
     def describe(self) -> str:
-        """``130s of the run's 240s for timed-out answers used``."""
-        return f"{self.spent:.0f}s of the run's {self.limit:g}s for timed-out answers used"
+        """``130s of 240s timed out since the last complete answer``."""
+        return f"{self.spent:.0f}s of {self.limit:g}s timed out since the last complete answer"
 
 
 def retry_notice(request: str, cause: str, attempt: int, of: int, delay: float) -> str:

@@ -60,6 +60,7 @@ class ImportOptions:
     default_region: str = "US"
     raw: bool = False
     delimiter: str = ","
+    decimal_comma: bool = False  # "12,5" and "1.234,5" in number fields
     settle_seconds: float = 10.0  # how long a lost create may take to show in Close's lists
     slice_bytes: int = SLICE_BYTES  # a dry run of a bigger file goes a slice at a time
 
@@ -94,7 +95,9 @@ class ImportOptions:
         return changing
 
     def value_options(self) -> ValueOptions:
-        return ValueOptions(self.timezone, self.date_format, self.multi_separator)
+        return ValueOptions(
+            self.timezone, self.date_format, self.multi_separator, self.decimal_comma
+        )
 
 
 @dataclass(frozen=True)

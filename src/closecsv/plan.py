@@ -274,20 +274,20 @@ def _unescape(frame: pl.DataFrame, columns: list[str], cols: Columns, raw: bool)
 
 
 def _type_answers(
-    values: list[str], schema: Schema, kind: Kind, forced: TypeInfo | None
+    values: list[str], schema: Schema, kind: Kind, forced: TypeInfo | None, label: str
 ) -> dict[str, tuple[str | None, str | None]]:
-    """Per distinct type cell: ``(type id, error)``."""
+    """Per distinct type cell: ``(type id, error)``; ``label`` names the type column."""
     known = {t.name: t.id for t in schema.types(kind)} | {t.id: t.id for t in schema.types(kind)}
     answers: dict[str, tuple[str | None, str | None]] = {}
     for value in values:
         type_id = known.get(value.strip())
         if type_id is None:
             hint = suggest(value, [t.name for t in schema.types(kind)]) or "see `closecsv schema`"
-            answers[value] = None, f"column {kind.type_column!r}: unknown type {value!r} ({hint})"
+            answers[value] = None, f"column {label}: unknown type {value!r} ({hint})"
         elif forced is not None and type_id != forced.id:
             answers[value] = (
                 None,
-                (f"column {kind.type_column!r}: {value!r} is not the --type {forced.name!r}"),
+                (f"column {label}: {value!r} is not the --type {forced.name!r}"),
             )
         else:
             answers[value] = type_id, None
@@ -310,7 +310,7 @@ def _with_types(
             fallback.alias(TYPE_ID), pl.lit(None, pl.String).alias(TYPE_ERROR)
         )
     values = [str(v) for v in frame[type_col].drop_nulls().unique().to_list()]
-    answers = _type_answers(values, schema, kind, forced)
+    answers = _type_answers(values, schema, kind, forced, cols.label(type_col))
     ids = {k: v[0] for k, v in answers.items()}
     errors = {k: v[1] for k, v in answers.items()}
     cell = pl.col(type_col)

@@ -246,3 +246,21 @@ def test_big_whole_numbers_reach_close_as_exact_integers(
     report = results(tmp_path / "big.results.csv")
     assert "'9007199254740993' has more significant digits" in report["3"]["_error"]
     assert "'2024-06-30T12:00:60Z' has the second 60" in report["4"]["_error"]
+
+
+def test_decimal_comma_is_part_of_the_job_a_rerun_must_repeat(
+    served: tuple[Sandbox, str], tmp_path: Path
+) -> None:
+    """The same file read without --decimal-comma would send other numbers: not the same job."""
+    _, url = served
+    path = tmp_path / "eu.csv"
+    path.write_text(
+        HEADER + "custom.Duration (min)\n"
+        'alice.smith00@example.org,Discovery Call,Interested,DJ-1,"12,5"\n',
+        encoding="utf-8",
+    )
+    code, err = run(url, "import", "activities", str(path), "--decimal-comma")
+    assert code == 0, err
+    code, err = run(url, "import", "activities", str(path))
+    assert code == 2
+    assert "journal" in err

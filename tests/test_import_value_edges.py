@@ -181,6 +181,14 @@ def test_a_leap_second_is_a_row_error(cell: str) -> None:
     )
 
 
+def test_a_leap_second_in_a_custom_format_or_a_date_field_is_a_row_error() -> None:
+    value, error = one(DATETIME, "30/06/2024 12:00:60", date_format="%d/%m/%Y %H:%M:%S")
+    assert value is None and error is not None and "has the second 60" in error
+    day = FieldInfo("cf_day", "Day", "date")
+    value, error = one(day, "2024-06-30T23:59:60Z")  # would have become 2024-07-01
+    assert value is None and error is not None and "has the second 60" in error
+
+
 @pytest.mark.parametrize(
     "cell", ["2024-06-30T12:00:00+25:00", "2024-06-30T12:00:00-14:30", "2024-06-30T12:00+0575"]
 )

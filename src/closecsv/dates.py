@@ -26,7 +26,7 @@ _ISO_DT = "%Y-%m-%dT%H:%M:%S%.f"
 _OUT_DT = "%Y-%m-%dT%H:%M:%S%.f"
 _PLAIN_DT = "%Y-%m-%dT%H:%M:%S"
 _CANONICAL_DT = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$"
-_LEAP_SECOND = r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:60"
+_LEAP_SECOND = r"\d:\d\d:60(?:[.,]\d*)?(?:\D|$)"  # ISO or a --date-format with seconds
 _FAR_OFFSET = (
     r"\d:\d\d(?::\d\d(?:[.,]\d+)?)?[+-]"
     r"(?:(?:1[5-9]|[2-9]\d):?\d\d|\d\d:?[6-9]\d|14:?(?:0[1-9]|[1-5]\d))$"
@@ -69,22 +69,33 @@ def _date_hint(opts: ValueOptions) -> str:
 
 
 def date(cell: pl.Expr, opts: ValueOptions) -> Converted:
-    """``YYYY-MM-DD``; a date-time or ``--date-format`` value keeps its date part."""
+    """``YYYY-MM-DD``; a date-time or ``--date-format`` value keeps its date part (a leap
+    second, which would move 23:59:60 to the next day, is an error)."""
     s = cell.str.strip_chars()
     name = f"__closecsv_date:{cell.meta.output_name(raise_if_undetermined=False)}:{opts}"
     parsed = pl.col(name)
     message = pl.format(f"'{{}}' is not a date ({_date_hint(opts)})", cell)
-    error = fail(s.is_not_null() & parsed.is_null(), message)
-    return Converted(parsed.dt.strftime("%Y-%m-%d"), error, ((_parse_local(s, opts).alias(name),),))
+    leap = s.str.contains(_LEAP_SECOND).fill_null(False)
+    error = (
+        pl.when(leap)
+        .then(_leap_message(s))
+        .otherwise(fail(s.is_not_null() & parsed.is_null(), message))
+    )
+    value = pl.when(~leap).then(parsed.dt.strftime("%Y-%m-%d"))
+    return Converted(value, error, ((_parse_local(s, opts).alias(name),),))
 
 
-def _refused(s: pl.Expr) -> pl.Expr:
-    """Why a date-time that parses must still not be sent (leap second, far offset), or null."""
-    leap = pl.format(
+def _leap_message(s: pl.Expr) -> pl.Expr:
+    return pl.format(
         "'{}' has the second 60 (a leap second), which Close does not store: "
         "write :59, or 00 of the next minute",
         s,
     )
+
+
+def _refused(s: pl.Expr) -> pl.Expr:
+    """Why a date-time that parses must still not be sent (leap second, far offset), or null."""
+    leap = _leap_message(s)
     far = pl.format(
         "'{}' has an offset beyond +/-14:00 or with minutes past 59, which no time zone has: "
         "write it as +HH:MM (e.g. +02:00, -05:00) or Z",

@@ -3,7 +3,9 @@
 Import: every converter returns a :class:`Converted` pair of Polars expressions over one
 column of text cells (null = empty = "not given"): ``value`` (the API value, null when not
 given or invalid) and ``error`` (the reason, naming the value; null when fine).  The caller
-adds the row and column to the message.  Nothing here loops over rows in Python.
+adds the row and column to the message.  Nothing here loops over rows in Python, but for the
+few cells that need it: a number longer than 15 characters (is it exact as a JSON number?), and
+a cell that failed (why, with a "did you mean").  Dates and date-times: :mod:`closecsv.dates`.
 
 Formula escaping: the exporter :func:`neutralise` s a cell that a spreadsheet would run as a
 formula (leading ``=``, ``+``, ``-``, ``@``, tab or CR, or their full-width forms, which

@@ -18,9 +18,10 @@ from closecsv.config import ApiKey
 from closecsv.errors import AuthError
 from closecsv.importer import run_import
 from closecsv.kinds import ACTIVITIES
-from closecsv.plan import ImportOptions
+from closecsv.plan import ImportOptions, PlannedRow
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
 from closecsv.schema import Schema
+from closecsv.updates import run_chain
 
 
 @pytest.fixture
@@ -141,3 +142,22 @@ def test_a_rerun_after_a_stop_takes_the_rest_from_closes_current_state(env: Env)
     assert [r.status for r in resumed.results] == ["updated", "updated", "updated"]
     assert env.transport.methods.count("PUT") == puts + 2  # rows 3 and 4; row 2 was done
     assert env.sandbox.state.custom_activities[act["id"]][outcome] == other
+
+
+def test_rows_after_one_whose_outcome_is_unknown_wait_for_the_rerun() -> None:
+    rows = [PlannedRow(n, "update", None, "acti_x", None, {"v": n}) for n in (2, 3, 4)]
+    sent: list[int] = []
+
+    def send(row: PlannedRow, body: dict[str, Any]) -> Any:
+        sent.append(row.row)
+        return None, None  # the answer was lost
+
+    results = run_chain(
+        rows, {"id": "acti_x", "v": 0}, lambda r, i: dict(r.payload), send, lambda: False
+    )
+    assert sent == [2]
+    assert [(r.row, r.status) for r in results] == [(3, "skipped"), (4, "skipped")]
+    assert results[0].error == (
+        "not sent: row 2 before it updates the same instance and its outcome is unknown; "
+        "run the same command again to send them in order"
+    )

@@ -91,6 +91,6 @@ def run_chain(
 def _waiting(row: PlannedRow, earlier: PlannedRow) -> RowResult:
     reason = (
         f"not sent: row {earlier.row} before it updates the same instance and its outcome is "
-        "unknown; run the same command again to finish both, in order"
+        "unknown; run the same command again to send them in order"
     )
     return RowResult(row.row, "skipped", None, row.lead_id, reason)

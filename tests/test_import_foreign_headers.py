@@ -89,3 +89,20 @@ def test_row_errors_name_mapped_columns_as_the_file_does(
         "row 6: required field 'Ref' (mapped to 'custom.Reference Code') is empty: fill it, "
         "or import the row as a draft (status)"
     )
+
+
+def test_an_update_of_a_missing_instance_names_the_mapped_id_column(
+    served: tuple[Sandbox, str], tmp_path: Path
+) -> None:
+    _, url = served
+    mapping = tmp_path / "map.json"
+    mapping.write_text('{"Activity ID": "activity_id", "Result": "custom.Outcome"}')
+    path = tmp_path / "edits.csv"
+    path.write_text("Activity ID,Result\nacti_gone,Interested\n", encoding="utf-8")
+    code, err = run(url, "import", "activities", str(path), "--map", str(mapping))
+    assert code == 1, err
+    with (tmp_path / "edits.results.csv").open(newline="", encoding="utf-8") as fh:
+        [row] = list(csv.DictReader(fh))
+    assert row["_error"] == (
+        "'Activity ID' (mapped to 'activity_id') acti_gone: no such custom activity"
+    )

@@ -191,6 +191,7 @@ def _execute(
     reconciler = Reconciler(client, fields, settings.settle_seconds, sleep)
     executor = _Executor(client, plan.kind, settings, progress, journal, reconciler)
     executor.overlay = sent if sent is not None else {}
+    executor.id_label = getattr(plan, "id_label", None)
     run = executor.run(pending, settled)
     return run, Outcomes.of(settled, run.results.values())
 
@@ -210,6 +211,7 @@ class _Executor:
         self.settings, self.progress, self.journal = settings, progress, journal
         self.state = _Run()
         self.overlay: Sent = {}  # dry run: instance id -> row -> the body it would send
+        self.id_label: str | None = None  # the id column, named as the file does (--map)
         self.entries: dict[int, Entry] = journal.entries() if journal is not None else {}
         self.reconciler = reconciler
         self.reconciler.claim(e.instance_id for e in self.entries.values() if e.instance_id)
@@ -277,7 +279,7 @@ class _Executor:
 
     def _compare(self, row: PlannedRow, instance: Mapping[str, Any] | None) -> Any:
         """A ``RowResult`` (failed, unchanged, or updated by an earlier run), else the body."""
-        what = f"{self.kind.id_column} {row.instance_id}"
+        what = f"{self.id_label or self.kind.id_column} {row.instance_id}"
         if instance is None:
             return _failed(row, f"{what}: no such {self.kind.noun}")
         found_type = instance.get(self.kind.type_id_key)

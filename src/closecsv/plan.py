@@ -128,6 +128,7 @@ class Plan:
     lookups: int = 0
     organization: str | None = None  # the API key's org: the journal refuses another
     excel: dict[str, ExcelHits] = field(default_factory=dict)  # behind the Excel warnings
+    id_label: str | None = None  # the id column as messages name it, when --map renamed it
 
     def pending(self, dry_run: bool) -> list[PlannedRow]:
         """The rows the executor handles one by one: updates, and creates unless dry."""
@@ -197,7 +198,13 @@ class Planner:
             [*cols.warnings, *excel_warnings(excel)],
             organization=resolver.organization(),  # cached when users were looked up
             excel=excel,
+            id_label=_id_label(cols, kind),
         )
+
+
+def _id_label(cols: Columns, kind: Kind) -> str | None:
+    column = cols.standard.get(kind.id_column)
+    return cols.label(column) if column in cols.renamed else None
 
 
 def excel_numbers(frame: pl.DataFrame, cols: Columns) -> dict[str, ExcelHits]:

@@ -9,7 +9,8 @@ alone.  Never one request per row: 300 unique emails cost 2 searches.
 
 Users: ``GET me/`` (the default user and the organization), then the organization with its
 active *and inactive* memberships expanded; a user is found by id, email or full name, in any
-case (an exact-case name wins; :func:`closecsv.values.lookup`).  Custom objects: one ``GET custom_object/`` per (lead, object type) that a row needs.
+case (an exact-case name wins; :func:`closecsv.values.lookup`).  Custom objects: one
+``GET custom_object/`` per (lead, object type) that a row needs.
 """
 
 from __future__ import annotations

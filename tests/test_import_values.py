@@ -112,7 +112,10 @@ def test_bad_cells_say_value_and_reason(f: FieldInfo, cell: str, reason: str) ->
 
 def test_dst_gap_is_an_error_not_a_guess() -> None:
     _, error = one(fld("datetime"), "2024-03-10T02:30", timezone="America/New_York")
-    assert error == "'2024-03-10T02:30' does not exist in America/New_York (the clocks skip it)"
+    assert error is not None
+    assert error.startswith(
+        "'2024-03-10T02:30' does not exist in America/New_York (the clocks skip it)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -213,7 +216,9 @@ _hostile = st.text(
 )
 _spaced = st.sampled_from(["", " ", "  "])
 _cell_numbers = st.one_of(
-    st.from_regex(r"\A[+-]?0{0,3}[0-9]{1,15}(\.[0-9]{1,6})?\Z"),
+    # at most 15 significant digits: longer values are refused, not rounded
+    st.from_regex(r"\A[+-]?0{0,3}[0-9]{1,9}(\.[0-9]{1,6})?\Z"),
+    st.from_regex(r"\A[+-]?0{0,3}[0-9]{10,15}\Z"),
     st.from_regex(r"\A[0-9]\.[0-9]{1,5}[Ee]\+[0-9]{1,2}\Z"),
 ).flatmap(lambda n: st.tuples(_spaced, st.just(n), _spaced).map("".join))
 _cell_dates = st.dates(min_value=datetime(1900, 1, 1).date()).map(str)

@@ -179,6 +179,11 @@ IMPORT_OPTIONS = (
         help="Field separator, e.g. ';' for files from European Excel; '\\t' or tab for a tab.",
     ),
     click.option(
+        "--decimal-comma",
+        is_flag=True,
+        help="Number fields use ',' for decimals and may group thousands with '.' (1.234,5).",
+    ),
+    click.option(
         "--default-region",
         default="US",
         show_default=True,

@@ -37,6 +37,13 @@ class Columns:
     custom: dict[str, dict[str, FieldInfo]]
     ignored: tuple[str, ...]
     warnings: tuple[str, ...] = field(default=())
+    renamed: dict[str, str] = field(default_factory=dict)  # file column -> its --map target
+
+    def label(self, column: str) -> str:
+        """A file column as messages name it: as the user wrote it, and its target if mapped
+        (``'Call Date' (mapped to 'date_created')``)."""
+        target = self.renamed.get(column)
+        return f"{column!r} (mapped to {target!r})" if target else repr(column)
 
 
 def load_map(path: Path) -> dict[str, str]:
@@ -132,10 +139,11 @@ def check_headers(
         raise InputError(
             f"{len(problems)} problem(s) with the header, nothing was sent:\n  "
             + "\n  ".join(problems),
-            hint="headers are exact and case-sensitive; "
+            hint=_map_hint(targets, known) + "headers are exact and case-sensitive; "
             f"`closecsv template {kind.name} TYPE` writes a correct header",
         )
-    return Columns(standard, custom, tuple(ignored), tuple(warnings))
+    renamed = {c: t for c, t in targets.items() if c != t}
+    return Columns(standard, custom, tuple(ignored), tuple(warnings), renamed)
 
 
 def _duplicates(targets: Mapping[str, str]) -> list[str]:
@@ -170,7 +178,52 @@ def _unknown(column: str, target: str, known: Sequence[str], types: Sequence[Typ
     if target.startswith(CUSTOM_PREFIX):
         names = ", ".join(t.name for t in types) or "none"
         return f"unknown column {shown}: no such field on the type(s) {names}"
+    likely = _FOREIGN.get(target.strip().lower())
+    if column == target and likely in known:
+        return f"unknown column {shown}: if it holds {likely}, rename it with --map"
     return f"unknown column {shown}: not a column of this import (start it with _ to carry it)"
+
+
+# Headers other systems use for a column this tool has another name for.
+_FOREIGN = {
+    "email": "lead_email",
+    "e-mail": "lead_email",
+    "email address": "lead_email",
+    "contact email": "lead_email",
+    "phone": "lead_phone",
+    "phone number": "lead_phone",
+    "company": "lead_name",
+    "company name": "lead_name",
+    "lead": "lead_name",
+    "lead name": "lead_name",
+    "account": "lead_name",
+    "date": "date_created",
+    "created": "date_created",
+    "created at": "date_created",
+    "activity date": "date_created",
+    "owner": "user",
+    "assigned to": "user",
+    "type": "custom_activity_type",
+    "id": "activity_id",
+}
+
+
+def _map_hint(targets: Mapping[str, str], known: Sequence[str]) -> str:
+    """For a file from another system (a plain column the tool does not know): ``--map``."""
+    foreign = [
+        c
+        for c, t in targets.items()
+        if c == t and not t.startswith(("_", CUSTOM_PREFIX)) and t not in known
+    ]
+    if not foreign:
+        return ""
+    column = foreign[0]
+    likely = _FOREIGN.get(column.strip().lower())
+    target = likely if likely in known else "lead_email"
+    return (
+        "columns from another system can be renamed with --map FILE, a CSV with the header "
+        f"from,to and one line per column, e.g. {column},{target}; "
+    )
 
 
 def _suggest(target: str, known: Sequence[str]) -> str | None:

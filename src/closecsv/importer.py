@@ -9,7 +9,9 @@
    lead's instances of the row's type and matches them on the payload values, so a create
    that reached Close is never sent twice;
 3. fetches the current state of update rows in batches, so a row that changes nothing is
-   ``unchanged`` and costs no PUT, and an update sends only the values that differ;
+   ``unchanged`` and costs no PUT, and an update sends only the values that differ; rows of
+   one instance go in file order, each compared with the state the one before left
+   (:mod:`closecsv.updates`);
 4. sends creates (POST) and updates (PUT) from a thread pool, journaling each row before the
    request and after the answer; a lost answer goes back to step 2, for a few rounds;
 5. writes the results and errors CSVs and returns an :class:`~closecsv.report.ImportReport`.
@@ -53,6 +55,7 @@ from closecsv.report import (
     write_reports,
 )
 from closecsv.schema import Schema
+from closecsv.updates import Sent, as_left, chains, run_chain
 
 T = TypeVar("T")
 MAX_ROUNDS = 5  # send/reconcile rounds for rows whose answers keep getting lost
@@ -108,9 +111,10 @@ def run_import(
     settings = Settings.from_options(options)
     progress = progress or NullProgress()
     if options.dry_run:
+        sent: Sent = {}  # what earlier slices would have sent, for rows on the same instance
 
         def settle(plan: Plan, shown: Progress) -> Outcomes:
-            return settle_dry(client, schema, plan, settings, shown)
+            return settle_dry(client, schema, plan, settings, shown, sent)
 
         sliced = dry_run_in_slices(client, schema, kind, path, options, progress, settle)
         if sliced is not None:
@@ -154,11 +158,17 @@ def execute_plan(
 
 
 def settle_dry(
-    client: CloseClient, schema: Schema, plan: Plan, settings: Settings, progress: Progress
+    client: CloseClient,
+    schema: Schema,
+    plan: Plan,
+    settings: Settings,
+    progress: Progress,
+    sent: Sent | None = None,
 ) -> Outcomes:
-    """Every row's outcome in a dry run of ``plan`` (updates are compared with Close), without
-    reports or closing ``progress``.  A stop is raised: the ``FatalError`` or Ctrl-C."""
-    run, outcomes = _execute(client, schema, plan, settings, progress, None, time.sleep)
+    """Every row's outcome in a dry run of ``plan`` (updates are compared with Close, and with
+    what the rows before would send, in ``sent`` across slices), without reports or closing
+    ``progress``.  A stop is raised: the ``FatalError`` or Ctrl-C."""
+    run, outcomes = _execute(client, schema, plan, settings, progress, None, time.sleep, sent)
     if run.fatal is not None:
         raise run.fatal
     if run.interrupted:
@@ -174,12 +184,15 @@ def _execute(
     progress: Progress,
     journal: Journal | None,
     sleep: Callable[[float], None],
+    sent: Sent | None = None,
 ) -> tuple[_Run, Outcomes]:
     pending, settled = plan.pending(settings.dry_run), plan.settled(settings.dry_run)
     fields = Fields(schema, plan.kind)
     fields.warm(r.type_id for r in pending)
     reconciler = Reconciler(client, fields, settings.settle_seconds, sleep)
     executor = _Executor(client, plan.kind, settings, progress, journal, reconciler)
+    executor.overlay = sent if sent is not None else {}
+    executor.id_label = getattr(plan, "id_label", None)
     run = executor.run(pending, settled)
     return run, Outcomes.of(settled, run.results.values())
 
@@ -198,6 +211,8 @@ class _Executor:
         self.rows: list[PlannedRow] = []
         self.settings, self.progress, self.journal = settings, progress, journal
         self.state = _Run()
+        self.overlay: Sent = {}  # dry run: instance id -> row -> the body it would send
+        self.id_label: str | None = None  # the id column, named as the file does (--map)
         self.entries: dict[int, Entry] = journal.entries() if journal is not None else {}
         self.reconciler = reconciler
         self.reconciler.claim(e.instance_id for e in self.entries.values() if e.instance_id)
@@ -241,19 +256,31 @@ class _Executor:
         self._parallel(lookups, lambda batch: current.update(self.reconciler.fetch(*batch)))
         if self.state.stop.is_set():
             return
-        to_send: list[tuple[PlannedRow, dict[str, Any]]] = []
-        for row in rows:
-            outcome = self._compare(row, current.get(row.instance_id or ""))
+        to_send: list[tuple[list[PlannedRow], Mapping[str, Any] | None]] = []
+        for chain in chains(rows):  # one instance's rows, in file order
+            instance = as_left(chain[0], current, self.overlay)
+            outcome = self._compare(chain[0], instance) if len(chain) == 1 else None
             if isinstance(outcome, RowResult):
                 self._record([outcome])
             else:
-                to_send.append((row, outcome))
+                to_send.append((chain, instance))
         if to_send:
-            self._parallel(to_send, lambda item: self._send_update(*item))
+            self._parallel(to_send, lambda item: self._update_chain(*item))
+
+    def _update_chain(
+        self, chain: list[PlannedRow], instance: Mapping[str, Any] | None
+    ) -> list[RowResult]:
+        def send(row: PlannedRow, body: dict[str, Any]) -> Any:
+            result, answer = self._send_update(row, body)
+            if self.settings.dry_run and result is not None:
+                self.overlay.setdefault(row.instance_id or "", {})[row.row] = body
+            return result, answer
+
+        return run_chain(chain, instance, self._compare, send, self.state.stop.is_set)
 
     def _compare(self, row: PlannedRow, instance: Mapping[str, Any] | None) -> Any:
         """A ``RowResult`` (failed, unchanged, or updated by an earlier run), else the body."""
-        what = f"{self.kind.id_column} {row.instance_id}"
+        what = f"{self.id_label or self.kind.id_column} {row.instance_id}"
         if instance is None:
             return _failed(row, f"{what}: no such {self.kind.noun}")
         found_type = instance.get(self.kind.type_id_key)
@@ -322,14 +349,18 @@ class _Executor:
             return answer
         return self._done(row, "created", str(answer["id"]), answer.get("lead_id", row.lead_id))
 
-    def _send_update(self, row: PlannedRow, body: dict[str, Any]) -> RowResult | None:
+    def _send_update(
+        self, row: PlannedRow, body: dict[str, Any]
+    ) -> tuple[RowResult | None, Mapping[str, Any] | None]:
+        """The row's result (None: not finished) and Close's answer."""
         if self.settings.dry_run:
-            return RowResult(row.row, "would_update", row.instance_id, row.lead_id)
+            return RowResult(row.row, "would_update", row.instance_id, row.lead_id), None
         path = self.kind.instance_url(row.instance_id or "")
         answer = self._send(row, lambda: self.client.put(path, body))
         if answer is None or isinstance(answer, RowResult):
-            return answer
-        return self._done(row, "updated", row.instance_id, answer.get("lead_id", row.lead_id))
+            return answer, None
+        lead = answer.get("lead_id", row.lead_id)
+        return self._done(row, "updated", row.instance_id, lead), answer
 
     def _send(self, row: PlannedRow, request: Callable[[], dict[str, Any]]) -> Any:
         """Journal, send, classify.  None: not finished (stopped, or the answer was lost)."""

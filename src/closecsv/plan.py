@@ -61,6 +61,7 @@ class ImportOptions:
     default_region: str = "US"
     raw: bool = False
     delimiter: str = ","
+    decimal_comma: bool = False  # "12,5" and "1.234,5" in number fields
     settle_seconds: float = 10.0  # how long a lost create may take to show in Close's lists
     slice_bytes: int = SLICE_BYTES  # a dry run of a bigger file goes a slice at a time
 
@@ -94,7 +95,9 @@ class ImportOptions:
         return changing
 
     def value_options(self) -> ValueOptions:
-        return ValueOptions(self.timezone, self.date_format, self.multi_separator)
+        return ValueOptions(
+            self.timezone, self.date_format, self.multi_separator, self.decimal_comma
+        )
 
 
 def _check_delimiter(delimiter: str) -> None:
@@ -146,6 +149,7 @@ class Plan:
     organization: str | None = None  # the API key's org: the journal refuses another
     excel: dict[str, ExcelHits] = field(default_factory=dict)  # behind the Excel warnings
     dialect: Dialect = field(default_factory=Dialect)  # as read; the reports are written so
+    id_label: str | None = None  # the id column as messages name it, when --map renamed it
 
     def pending(self, dry_run: bool) -> list[PlannedRow]:
         """The rows the executor handles one by one: updates, and creates unless dry."""
@@ -216,7 +220,13 @@ class Planner:
             [*cols.warnings, *excel_warnings(excel)],
             organization=resolver.organization(),  # cached when users were looked up
             excel=excel,
+            id_label=_id_label(cols, kind),
         )
+
+
+def _id_label(cols: Columns, kind: Kind) -> str | None:
+    column = cols.standard.get(kind.id_column)
+    return cols.label(column) if column in cols.renamed else None
 
 
 def excel_numbers(frame: pl.DataFrame, cols: Columns) -> dict[str, ExcelHits]:
@@ -293,20 +303,20 @@ def _unescape(frame: pl.DataFrame, columns: list[str], cols: Columns, raw: bool)
 
 
 def _type_answers(
-    values: list[str], schema: Schema, kind: Kind, forced: TypeInfo | None
+    values: list[str], schema: Schema, kind: Kind, forced: TypeInfo | None, label: str
 ) -> dict[str, tuple[str | None, str | None]]:
-    """Per distinct type cell: ``(type id, error)``."""
+    """Per distinct type cell: ``(type id, error)``; ``label`` names the type column."""
     known = {t.name: t.id for t in schema.types(kind)} | {t.id: t.id for t in schema.types(kind)}
     answers: dict[str, tuple[str | None, str | None]] = {}
     for value in values:
         type_id = known.get(value.strip())
         if type_id is None:
             hint = suggest(value, [t.name for t in schema.types(kind)]) or "see `closecsv schema`"
-            answers[value] = None, f"column {kind.type_column!r}: unknown type {value!r} ({hint})"
+            answers[value] = None, f"column {label}: unknown type {value!r} ({hint})"
         elif forced is not None and type_id != forced.id:
             answers[value] = (
                 None,
-                (f"column {kind.type_column!r}: {value!r} is not the --type {forced.name!r}"),
+                (f"column {label}: {value!r} is not the --type {forced.name!r}"),
             )
         else:
             answers[value] = type_id, None
@@ -329,7 +339,7 @@ def _with_types(
             fallback.alias(TYPE_ID), pl.lit(None, pl.String).alias(TYPE_ERROR)
         )
     values = [str(v) for v in frame[type_col].drop_nulls().unique().to_list()]
-    answers = _type_answers(values, schema, kind, forced)
+    answers = _type_answers(values, schema, kind, forced, cols.label(type_col))
     ids = {k: v[0] for k, v in answers.items()}
     errors = {k: v[1] for k, v in answers.items()}
     cell = pl.col(type_col)

@@ -119,6 +119,6 @@ def _outcomes(rows: Iterable[PlannedRow]) -> pl.DataFrame:
 
 def _plain(value: Any) -> Any:
     """Polars values as JSON values: integral floats as ints."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
         return int(value)
     return value

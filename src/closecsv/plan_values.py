@@ -28,7 +28,7 @@ from closecsv.plan_rows import (
     Layout,
     PlannedRows,
 )
-from closecsv.resolve import LEAD_ERROR, LEAD_ID, Resolver
+from closecsv.resolve import LEAD_ERROR, LEAD_ID, SOURCES, Resolver
 from closecsv.schema import FieldInfo, TypeInfo
 from closecsv.values import (
     Converted,
@@ -169,7 +169,7 @@ def assemble(
     """
     rules = _Rules(cols, kind, types, outputs, options, resolver)
     final = frame.with_columns(rules.payload_columns()).with_columns(rules.error())
-    scoped = _Scoped(resolver, final, outputs)
+    scoped = _Scoped(resolver, final, outputs, cols)
     keys = [*rules.default_keys, *(o.key for o in outputs)]  # given values override defaults
     values = [f"__d{i}" for i in range(len(rules.default_keys))]
     values += [f"__p{i}" for i in range(len(outputs))]
@@ -241,9 +241,14 @@ class _Rules:
             .alias(ERROR)
         )
 
+    def _label(self, column: str) -> str:
+        """``column`` as messages name it (the file's name, and its --map target)."""
+        return self.cols.label(column)
+
     def _conversion(self, out: Output) -> pl.Expr:
         failed = self.serves(out) & pl.col(out.error).is_not_null()
-        return pl.when(failed).then(pl.format(f"column {_q(out.column)}: {{}}", pl.col(out.error)))
+        label = _braces(self._label(out.column))
+        return pl.when(failed).then(pl.format(f"column {label}: {{}}", pl.col(out.error)))
 
     def _misplaced(self, column: str, outs: list[Output]) -> list[pl.Expr]:
         given, type_id = pl.col(column).is_not_null(), pl.col(TYPE_ID)
@@ -254,12 +259,14 @@ class _Rules:
         wrong = given & type_id.is_not_null() & ~type_id.is_in(served)
         name = type_id.replace_strict(names, default=type_id, return_dtype=pl.String)
         text = pl.format(
-            f"column {_q(column)} is not a field of the type '{{}}'; leave it empty", name
+            f"column {_braces(self._label(column))} is not a field of the type '{{}}'; "
+            "leave it empty",
+            name,
         )
         found: list[pl.Expr] = [pl.when(wrong).then(text)]
         if len(outs) > 1:
-            several = f"column {_q(column)} names different fields on several types: fill "
-            hint = f"{_q(self.kind.type_column)} or pass --type"
+            several = f"column {self._label(column)} names different fields on several types: "
+            hint = f"fill {self._type_label()} or pass --type"
             found.append(pl.when(given & type_id.is_null()).then(pl.lit(several + hint)))
         return found
 
@@ -269,10 +276,10 @@ class _Rules:
         lead_hint = "a create row needs a lead: fill lead_id, lead_email, lead_phone or lead_name"
         needs: list[pl.Expr] = [
             pl.when(typeless).then(
-                pl.lit(f"a create row needs a type: fill {_q(kind.type_column)} or pass --type")
+                pl.lit(f"a create row needs a type: fill {self._type_label()} or pass --type")
             ),
             pl.when(create & pl.col(LEAD_ID).is_null()).then(
-                pl.coalesce(pl.col(LEAD_ERROR), pl.lit(lead_hint))
+                pl.coalesce(self._lead_error(), pl.lit(lead_hint))
             ),
         ]
         if kind is not ACTIVITIES:
@@ -285,8 +292,23 @@ class _Rules:
             )
         return needs
 
+    def _type_label(self) -> str:
+        column = self.cols.standard.get(self.kind.type_column)
+        return self._label(column) if column else repr(self.kind.type_column)
+
+    def _lead_error(self) -> pl.Expr:
+        """The lead look-up's error; it names the column it came from when --map renamed it."""
+        given = [(s, self.cols.standard[s]) for s in SOURCES if s in self.cols.standard]
+        if not any(column in self.cols.renamed for _, column in given):
+            return pl.col(LEAD_ERROR)
+        label = pl.coalesce(  # the column the look-up used: the first given, in precedence
+            *(pl.when(pl.col(c).is_not_null()).then(pl.lit(self._label(c))) for _, c in given)
+        )
+        return pl.format("column {}: {}", label, pl.col(LEAD_ERROR))
+
     def _required(self) -> list[pl.Expr]:
         given: dict[str, list[pl.Expr]] = {}
+        where: dict[str, str] = {o.key: o.column for o in self.outputs if o.custom}
         for i, out in enumerate(self.outputs):
             # a value given but not valid is reported by its conversion error, not as empty
             invalid = self.serves(out) & pl.col(out.error).is_not_null()
@@ -301,23 +323,26 @@ class _Rules:
             for f in (f for f in info.fields if f.required):
                 present = pl.any_horizontal(given.get(f.api_key, [pl.lit(False)]))
                 missing = enforce & (pl.col(TYPE_ID) == type_id) & ~present
+                name = self._label(where[f.api_key]) if f.api_key in where else repr(f.column)
                 found.append(
-                    pl.when(missing).then(
-                        pl.lit(f"required field {_q(f.column)} is empty: fill it{draft}")
-                    )
+                    pl.when(missing).then(pl.lit(f"required field {name} is empty: fill it{draft}"))
                 )
         return found
 
 
-def _q(name: str) -> str:
-    return repr(name).replace("{", "{{").replace("}", "}}")
+def _braces(text: str) -> str:
+    """``text`` inside a ``pl.format`` template."""
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 class _Scoped:
     """``contact`` and ``custom_object`` values, looked up on the row's lead."""
 
-    def __init__(self, resolver: Resolver, frame: pl.DataFrame, outputs: list[Output]) -> None:
+    def __init__(
+        self, resolver: Resolver, frame: pl.DataFrame, outputs: list[Output], cols: Columns
+    ) -> None:
         self.outputs = [o for o in outputs if o.scoped]
+        self.label = cols.label
         contact_outs = [o for o in self.outputs if o.scoped == "contact"]
         if contact_outs:  # update rows' leads were not looked up yet: fetch them in batches
             leads = _leads_with(frame, contact_outs) - resolver.leads.keys()
@@ -344,7 +369,7 @@ class _Scoped:
             if out.scoped != "contact" or item.startswith("cont_"):
                 return item
             errors.append(
-                f"column {out.column!r}: {noun} {item!r} can only be found by id "
+                f"column {self.label(out.column)}: {noun} {item!r} can only be found by id "
                 "without the row's lead: fill lead_id"
             )
             return None
@@ -353,7 +378,9 @@ class _Scoped:
         else:
             hit = self.objects.get((lead_id, out.referenced_type or "", item))
         if not hit:
-            errors.append(f"column {out.column!r}: no single {noun} {item!r} on lead {lead_id}")
+            errors.append(
+                f"column {self.label(out.column)}: no single {noun} {item!r} on lead {lead_id}"
+            )
         return hit or None
 
 

@@ -8,8 +8,9 @@ E.164 via ``phonenumbers``, names exactly), so Close's word-based search never d
 alone.  Never one request per row: 300 unique emails cost 2 searches.
 
 Users: ``GET me/`` (the default user and the organization), then the organization with its
-active *and inactive* memberships expanded; a user is found by id, email (any case) or full
-name.  Custom objects: one ``GET custom_object/`` per (lead, object type) that a row needs.
+active *and inactive* memberships expanded; a user is found by id, email or full name, in any
+case (an exact-case name wins; :func:`closecsv.values.lookup`).  Custom objects: one
+``GET custom_object/`` per (lead, object type) that a row needs.
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 Import: every converter returns a :class:`Converted` pair of Polars expressions over one
 column of text cells (null = empty = "not given"): ``value`` (the API value, null when not
 given or invalid) and ``error`` (the reason, naming the value; null when fine).  The caller
-adds the row and column to the message.  Nothing here loops over rows in Python.
+adds the row and column to the message.  Nothing here loops over rows in Python, but for the
+few cells that need it: a number longer than 15 characters (is it exact as a JSON number?), and
+a cell that failed (why, with a "did you mean").  Dates and date-times: :mod:`closecsv.dates`.
 
 Formula escaping: the exporter :func:`neutralise` s a cell that a spreadsheet would run as a
 formula (leading ``=``, ``+``, ``-``, ``@``, tab or CR, or their full-width forms, which
@@ -25,56 +27,28 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
 
-from closecsv.schema import FieldInfo
+from closecsv.convert import Converted as Converted
+from closecsv.convert import ValueOptions as ValueOptions
+from closecsv.convert import fail
+from closecsv.dates import date as date
+from closecsv.dates import datetime_ as datetime_
+from closecsv.schema import FieldInfo, suggest
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 MULTI_CAPABLE = ("choices", "user", "contact", "custom_object")
 _TRIGGER_CLASS = "[=+\\-@\t\r\uff1d\uff0b\uff0d\uff20]"
 _NEEDS_ESCAPE = re.compile(f"^'*{_TRIGGER_CLASS}")
 _ESCAPED = f"^'+{_TRIGGER_CLASS}"
-_OFFSET = r"(?:Z|z|[+-]\d\d:?\d\d)$"
-_ISO_DT = "%Y-%m-%dT%H:%M:%S%.f"
-_OUT_DT = "%Y-%m-%dT%H:%M:%S%.f"
-_PLAIN_DT = "%Y-%m-%dT%H:%M:%S"
-_CANONICAL_DT = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$"
 TRUE_WORDS = ("true", "1", "yes")
 FALSE_WORDS = ("false", "0", "no")
 STATUSES = ("published", "draft")
-
-
-@dataclass(frozen=True)
-class ValueOptions:
-    """How text becomes values: zone for naive date-times, extra date layout, multi separator."""
-
-    timezone: str = "UTC"
-    date_format: str | None = None
-    multi_separator: str = ";"
-
-
-@dataclass(frozen=True)
-class Converted:
-    """The API value of a column and, per row, why it could not be converted (or null).
-
-    ``stage``: layers of named columns that ``value`` and ``error`` refer to, added to the
-    frame first, one layer after the other (a layer may use the columns of the ones before
-    it); Polars would otherwise compute a shared sub-expression once per use.
-    """
-
-    value: pl.Expr
-    error: pl.Expr
-    stage: tuple[tuple[pl.Expr, ...], ...] = ()
-
-    def select(self, frame: pl.DataFrame, value: str, error: str) -> pl.DataFrame:
-        """``frame``'s value and error columns, named ``value`` and ``error``."""
-        for layer in self.stage:
-            frame = frame.with_columns(layer)
-        return frame.select(self.value.alias(value), self.error.alias(error))
+_COMMA_NUMBER = r"^[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?(?:[eE][+-]?\d+)?$"
 
 
 # -- formula escaping -------------------------------------------------------------------
@@ -98,111 +72,54 @@ def unneutralise_expr(cell: pl.Expr) -> pl.Expr:
 # -- converters ---------------------------------------------------------------------------
 
 
-def _fail(when: pl.Expr, message: pl.Expr) -> pl.Expr:
-    return pl.when(when).then(message).otherwise(pl.lit(None, dtype=pl.String))
-
-
 def text(cell: pl.Expr) -> Converted:
     """text, textarea, hidden and ``name``: the cell as it is."""
     return Converted(cell, pl.lit(None, dtype=pl.String))
 
 
-def number(cell: pl.Expr) -> Converted:
-    """A JSON number; ``1.23E+11`` is a valid number; ``1,234`` and ``nan`` are not."""
-    parsed = cell.str.strip_chars().cast(pl.Float64, strict=False)
+def number(cell: pl.Expr, decimal_comma: bool = False) -> Converted:
+    """A JSON number; ``1.23E+11`` is a valid number; ``1,234`` and ``nan`` are not.
+
+    ``decimal_comma``: ``,`` is the decimal mark and ``.`` may group thousands (``1.234,5``);
+    then ``1,234.5`` and ``12.5`` are errors.  A value that a JSON number (a double) cannot
+    hold exactly (``9007199254740993``, ``0.1000000000000000055511151231257827``: more than
+    15 to 17 significant digits) is an error too, not rounded without a word.
+    """
+    s = cell.str.strip_chars()
+    if decimal_comma:
+        plain = s.str.replace_all(".", "", literal=True).str.replace(",", ".", literal=True)
+        s = pl.when(s.str.contains(_COMMA_NUMBER)).then(plain).otherwise(None)
+        hint = "with --decimal-comma, write e.g. 1234,5 or 1.234,5: ',' marks decimals"
+    else:
+        hint = "write e.g. 1234.5, with no thousands separator"
+    parsed = s.cast(pl.Float64, strict=False)
     ok = parsed.is_finite().fill_null(False)
-    message = pl.format(
-        "'{}' is not a number (write e.g. 1234.5, with no thousands separator)", cell
+    # up to 15 significant digits always survive; longer text is checked one by one
+    long = pl.when(ok & (s.str.len_chars() > 15)).then(s)
+    stored = long.map_elements(_rounded, return_dtype=pl.String)
+    message = pl.format(f"'{{}}' is not a number ({hint})", cell)
+    rounded = pl.format(
+        "'{}' has more significant digits than a number field holds exactly (it would be "
+        "stored as {}): round it to 15 significant digits, or keep such values in a text field",
+        cell,
+        stored,
     )
-    return Converted(pl.when(ok).then(parsed), _fail(cell.is_not_null() & ~ok, message))
-
-
-def _local_part(cell: pl.Expr) -> pl.Expr:
-    """The date-time without its offset, as ``YYYY-MM-DDTHH:MM:SS[.f]`` text.
-
-    A chain of replaces, not ``when``/``then``: Polars computes every branch of a ``when``
-    on the whole column, and the shared ``local`` once per use (4x slower at 1M rows).
-    """
-    return (
-        cell.str.replace(_OFFSET, "")
-        .str.replace(r"^(\d{4}-\d\d-\d\d) ", "${1}T")
-        .str.replace(r"^(\d{4}-\d\d-\d\d)$", "${1}T00:00:00")
-        .str.replace(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d)$", "${1}:00")
-    )
-
-
-def _offset(cell: pl.Expr) -> pl.Expr:
-    """``+HH:MM`` for a value that carries an offset (``Z`` is ``+00:00``), else null."""
-    raw = pl.when(cell.str.len_chars() > 10).then(cell.str.extract(f"({_OFFSET})", 1))
-    return raw.str.replace(r"^[Zz]$", "+00:00").str.replace(r"^([+-]\d\d):?(\d\d)$", "${1}:${2}")
-
-
-def _parse_local(cell: pl.Expr, opts: ValueOptions) -> pl.Expr:
-    """ISO 8601 (date or date-time, offset ignored) or ``opts.date_format``: naive Datetime."""
-    iso = _local_part(cell).str.to_datetime(_ISO_DT, strict=False, time_unit="us")
-    if opts.date_format is None:
-        return iso
-    custom = cell.str.to_datetime(opts.date_format, strict=False, time_unit="us")
-    return pl.coalesce(iso, custom)
-
-
-def _date_hint(opts: ValueOptions) -> str:
-    if opts.date_format:
-        return f"use ISO 8601 (YYYY-MM-DD) or the --date-format {opts.date_format!r}"
-    return "use ISO 8601 (YYYY-MM-DD), or pass --date-format (e.g. %d/%m/%Y)"
-
-
-def date(cell: pl.Expr, opts: ValueOptions) -> Converted:
-    """``YYYY-MM-DD``; a date-time or ``--date-format`` value keeps its date part."""
-    s = cell.str.strip_chars()
-    name = f"__closecsv_date:{cell.meta.output_name(raise_if_undetermined=False)}:{opts}"
-    parsed = pl.col(name)
-    message = pl.format(f"'{{}}' is not a date ({_date_hint(opts)})", cell)
-    error = _fail(s.is_not_null() & parsed.is_null(), message)
-    return Converted(parsed.dt.strftime("%Y-%m-%d"), error, ((_parse_local(s, opts).alias(name),),))
-
-
-def datetime_(cell: pl.Expr, opts: ValueOptions) -> Converted:
-    """ISO 8601 with its offset kept; naive values (and dates: midnight) in ``opts.timezone``.
-
-    The parsed local time and the offset are staged columns, computed once per cell column.
-    """
-    s = cell.str.strip_chars()
-    name = f"__closecsv_dt:{cell.meta.output_name(raise_if_undetermined=False)}:{opts}"
-    # Fast path: a value already in the form the slow path writes (whole seconds, an offset)
-    # is checked with one regex and a naive parse (no time zone work) and sent as it is.  The
-    # slow path then sees only the other cells (nulls cost nothing): 0.8 s -> 0.15 s at 1M rows.
-    canonical = s.str.contains(_CANONICAL_DT) & s.str.slice(0, 19).str.to_datetime(
-        _PLAIN_DT, strict=False, time_unit="us"
-    ).is_not_null().fill_null(False)
-    fast = pl.col(name + ":canonical")
-    rest = pl.when(fast.is_null()).then(s)
-    stage = (
-        (pl.when(canonical).then(s).alias(name + ":canonical"),),
-        (_parse_local(rest, opts).alias(name + ":local"), _offset(rest).alias(name + ":offset")),
-    )
-    local, offset = pl.col(name + ":local"), pl.col(name + ":offset")
-    zoned = local.dt.replace_time_zone(opts.timezone, ambiguous="earliest", non_existent="null")
-    value = pl.coalesce(
-        fast,
-        pl.when(offset.is_not_null())
-        .then(local.dt.strftime(_OUT_DT) + offset)
-        .otherwise(zoned.dt.strftime(_OUT_DT + "%:z")),
-    )
-    bad = pl.format(
-        f"'{{}}' is not a date-time ({_date_hint(opts)}, optionally THH:MM:SS±HH:MM)", cell
-    )
-    gap = pl.format(f"'{{}}' does not exist in {opts.timezone} (the clocks skip it)", cell)
     error = (
-        pl.when(fast.is_not_null())
-        .then(pl.lit(None, dtype=pl.String))
-        .when(s.is_not_null() & local.is_null())
-        .then(bad)
-        .when(s.is_not_null() & value.is_null())
-        .then(gap)
+        pl.when(cell.is_not_null() & ~ok)
+        .then(message)
+        .when(stored.is_not_null())
+        .then(rounded)
         .otherwise(pl.lit(None, dtype=pl.String))
     )
-    return Converted(value, error, stage)
+    return Converted(pl.when(ok & stored.is_null()).then(parsed), error)
+
+
+def _rounded(text: str) -> str | None:
+    """What ``text`` becomes as a JSON number when that is not its own value, else None."""
+    nearest = float(text)
+    if Decimal(repr(nearest)) == Decimal(text):
+        return None
+    return number_to_cell(nearest)
 
 
 def split_multi(cell: pl.Expr, sep: str) -> pl.Expr:
@@ -224,7 +141,7 @@ def _one_of(
         ok = bad.fill_null("") == ""
         message = pl.format(f"'{{}}' is not one of the {noun} ({listing})", bad)
         value = pl.when(ok & (values.list.len() > 0)).then(values)
-        return Converted(value, _fail(~ok, message))
+        return Converted(value, fail(~ok, message))
     s = cell.str.strip_chars()
     ok = s.is_in(list(allowed)).fill_null(False)
     near = s.str.to_lowercase().replace_strict(folded, default=None, return_dtype=pl.String)
@@ -234,7 +151,7 @@ def _one_of(
         .otherwise(pl.lit(""))
     )
     message = pl.format(f"'{{}}' is not one of the {noun} ({listing}){{}}", cell, hint)
-    return Converted(pl.when(ok).then(s), _fail(cell.is_not_null() & ~ok, message))
+    return Converted(pl.when(ok).then(s), fail(cell.is_not_null() & ~ok, message))
 
 
 def choices(cell: pl.Expr, fld: FieldInfo, sep: str) -> Converted:
@@ -252,7 +169,7 @@ def pinned(cell: pl.Expr) -> Converted:
     word = cell.str.strip_chars().str.to_lowercase()
     value = pl.when(word.is_in(TRUE_WORDS)).then(True).when(word.is_in(FALSE_WORDS)).then(False)
     message = pl.format("'{}' is not true or false", cell)
-    return Converted(value, _fail(cell.is_not_null() & value.is_null(), message))
+    return Converted(value, fail(cell.is_not_null() & value.is_null(), message))
 
 
 def lookup(
@@ -260,13 +177,16 @@ def lookup(
 ) -> Converted:
     """Values found in ``table`` (keys: ids and names as they are, emails in lower case).
 
-    A key mapped to ``""`` is ambiguous (several matches) and fails like a missing one.
+    A cell matches a key exactly, else ignoring case (``grace hopper``, ``GRACE@...``): an
+    exact match wins over keys that differ only by case.  A key mapped to ``""`` is
+    ambiguous (several matches) and fails like a missing one, with a message that says so.
     """
+    keys = _Keys(table, noun)
 
     def find(item: pl.Expr) -> pl.Expr:
-        exact = item.replace_strict(dict(table), default=None, return_dtype=pl.String)
+        exact = item.replace_strict(keys.exact, default=None, return_dtype=pl.String)
         folded = item.str.to_lowercase().replace_strict(
-            dict(table), default=None, return_dtype=pl.String
+            keys.folded, default=None, return_dtype=pl.String
         )
         found = pl.coalesce(exact, folded)
         return pl.when(found != "").then(found)
@@ -277,11 +197,40 @@ def lookup(
         bad = items.list.eval(pl.element().filter(find(pl.element()).is_null())).list.join(", ")
         ok = bad.fill_null("") == ""
         message = pl.format(f"no {noun} matches '{{}}' (or it matches several)", bad)
-        return Converted(pl.when(ok & (items.list.len() > 0)).then(found), _fail(~ok, message))
+        return Converted(pl.when(ok & (items.list.len() > 0)).then(found), fail(~ok, message))
     s = cell.str.strip_chars()
     found = find(s)
-    message = pl.format(f"no single {noun} matches '{{}}'", cell)
-    return Converted(found, _fail(s.is_not_null() & found.is_null(), message))
+    missed = pl.when(s.is_not_null() & found.is_null()).then(s)
+    message = missed.map_elements(keys.why_not, return_dtype=pl.String)
+    return Converted(found, message)
+
+
+class _Keys:
+    """A look-up table, exact and case-folded, and why a value found nothing in it."""
+
+    def __init__(self, table: Mapping[str, str], noun: str) -> None:
+        self.exact, self.noun = dict(table), noun
+        self.folded: dict[str, str] = {}
+        self.spellings: dict[str, list[str]] = {}
+        for key, found in table.items():
+            low = key.lower()
+            self.spellings.setdefault(low, []).append(key)
+            self.folded[low] = "" if self.folded.get(low, found) != found else found
+        # names and emails to suggest (ids map to themselves)
+        self.names = [k for k, v in table.items() if k != v]
+
+    def why_not(self, value: str) -> str:
+        head = f"no single {self.noun} matches {value!r}"
+        spellings = self.spellings.get(value.lower(), [])
+        if self.exact.get(value) == "" or (
+            spellings and all(self.exact[k] == "" for k in spellings)
+        ):
+            return f"{head}: several {self.noun}s have that name; write the email or the id"
+        if self.folded.get(value.lower()) == "":
+            spelt = ", ".join(map(repr, spellings))
+            return f"{head}: ignoring case it matches {spelt}; write one exactly, or the email"
+        hint = suggest(value, self.names)
+        return f"{head}: {hint}" if hint else f"{head} (write the id, the email or the full name)"
 
 
 def field_converter(
@@ -291,7 +240,7 @@ def field_converter(
     up per lead by :mod:`closecsv.resolve`; here they pass through as text)."""
     sep = opts.multi_separator
     if fld.type == "number":
-        return number(cell)
+        return number(cell, opts.decimal_comma)
     if fld.type == "date":
         return date(cell, opts)
     if fld.type == "datetime":

@@ -44,9 +44,10 @@ def by_reference(sandbox: Sandbox, reference: str, field: str) -> list[Any]:
     return [a.get(key) for a in acts if a.get(ref) == reference]
 
 
-def results(path: Path) -> dict[str, dict[str, str]]:
+def results(path: Path, delimiter: str = ",") -> dict[str, dict[str, str]]:
+    """A results file by ``_row``; it is written with the input's delimiter."""
     with path.open(newline="", encoding="utf-8") as fh:
-        return {r["_row"]: r for r in csv.DictReader(fh)}
+        return {r["_row"]: r for r in csv.DictReader(fh, delimiter=delimiter)}
 
 
 def one(fld: FieldInfo, cell: str, users: dict[str, str] | None = None, **opts: Any) -> Any:
@@ -87,7 +88,7 @@ def test_decimal_comma_import_stores_the_numbers_and_names_bad_cells(
     assert by_reference(sandbox, "DC-1", "Duration (min)") == [12.5]
     assert by_reference(sandbox, "DC-2", "Duration (min)") == [1234.5]
     assert by_reference(sandbox, "DC-3", "Duration (min)") == []
-    error = results(tmp_path / "eu.results.csv")["4"]["_error"]
+    error = results(tmp_path / "eu.results.csv", ";")["4"]["_error"]
     assert error.startswith("row 4: column 'custom.Duration (min)': '1,234.5' is not a number")
 
 

@@ -28,6 +28,7 @@ import polars as pl
 from closecsv.csvio import READ_ERROR, ROW, CsvTable, read_table
 from closecsv.errors import ConfigError
 from closecsv.headers import Columns, apply_map, check_headers, load_map
+from closecsv.job import Job, job_settings, row_hashes
 from closecsv.kinds import LEAD_COLUMNS, Kind
 from closecsv.plan_rows import ACTION, TYPE_ERROR, TYPE_ID, PlannedRow, PlannedRows
 from closecsv.plan_values import assemble, convert_columns
@@ -119,12 +120,19 @@ class Plan:
     columns: list[str]
     planned: PlannedRows
     cells: pl.DataFrame
-    fingerprint: str
+    fingerprint: str  # the file's bytes and options: how journals of schema 1 knew a job
     blank_lines: int
     warnings: list[str] = field(default_factory=list)
     lookups: int = 0
     organization: str | None = None  # the API key's org: the journal refuses another
     excel: dict[str, ExcelHits] = field(default_factory=dict)  # behind the Excel warnings
+    settings: dict[str, str] = field(default_factory=dict)  # what identifies the job
+    imported: dict[str, str] = field(default_factory=dict)  # file column -> name after --map
+
+    def job(self) -> Job:
+        """The job's identity for the journal: its settings and each row's content hash."""
+        hashes = row_hashes(self.cells, self.imported)
+        return Job(self.settings, hashes, self.fingerprint)
 
     def pending(self, dry_run: bool) -> list[PlannedRow]:
         """The rows the executor handles one by one: updates, and creates unless dry."""
@@ -194,6 +202,8 @@ class Planner:
             [*cols.warnings, *excel_warnings(excel)],
             organization=resolver.organization(),  # cached when users were looked up
             excel=excel,
+            settings=job_settings(kind.name, options),
+            imported=_imported(table.columns, cols, self.mapping),
         )
 
 
@@ -232,6 +242,11 @@ def requests_made(client: Api) -> int:
     """The requests ``client`` has made so far (0 for a client that does not count)."""
     stats = getattr(client, "stats", None)
     return int(getattr(stats, "requests", 0))
+
+
+def _imported(columns: Sequence[str], cols: Columns, mapping: dict[str, str]) -> dict[str, str]:
+    targets, _ = apply_map(columns, mapping)
+    return {c: t for c, t in targets.items() if c not in cols.ignored}
 
 
 def _fingerprint(sha: str, kind: Kind, options: ImportOptions, mapping: dict[str, str]) -> str:

@@ -352,7 +352,9 @@ def _connect(path: Path) -> sqlite3.Connection:
     except OSError as exc:
         raise InputError(
             f"cannot open the journal {path}: {exc.strerror or exc}",
-            hint="check the folder's permissions, or give --report-dir a writable folder",
+            hint="fix the permissions of the file and its folder and run the same command; "
+            "another --report-dir would start a new job, sending again any rows this journal "
+            "records as done",
         ) from None
     os.close(fd)
     conn = sqlite3.connect(path, timeout=1.0, isolation_level=None, check_same_thread=False)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from closecsv.errors import InputError
-from closecsv.job import Job
+from closecsv.job import Job, edited_error
 from closecsv.journal import Journal
 
 FP = Job({"kind": '"activities"'}, {n: f"hash-{n}" for n in range(2, 10)})
@@ -93,3 +93,32 @@ def test_the_journal_is_plain_sqlite_for_inspection(path: Path) -> None:
         assert conn.execute("SELECT state, status FROM rows").fetchall() == [("done", "updated")]
     finally:
         conn.close()
+
+
+def test_an_sqlite_file_of_another_application_is_left_alone(path: Path) -> None:
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE accounts (id INTEGER)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(InputError, match="SQLite file of another application") as info:
+        Journal.open(path, FP)
+    assert info.value.exit_code == 2
+    conn = sqlite3.connect(path)
+    try:
+        tables = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    finally:
+        conn.close()
+    assert tables == [("accounts",)]
+
+
+def test_an_edited_row_whose_send_is_in_doubt_is_held_back_with_what_to_do(path: Path) -> None:
+    with Journal.open(path, FP) as journal:
+        journal.begin(3, 10.0)  # sent, answer never came
+    edited = Job(FP.settings, {**FP.hashes, 3: "edited"})
+    with Journal.open(path, edited) as journal:
+        assert 3 not in journal.match({3})  # its content is new to the journal
+        [(row, entry)] = journal.edited.items()
+    assert row == 3 and entry.needs_reconcile
+    text = edited_error(3, entry, "activity_id")
+    assert text.startswith("row 3 differs from the row 3 this job already sent, whose outcome")
+    assert "restore the row as it was and run the same command again" in text

@@ -31,7 +31,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -236,9 +236,9 @@ class _Executor:
         sorted_rows: dict[str, list[PlannedRow]] = {"create": [], "update": [], "failed": []}
         for row in self.rows:
             entry = self.entries.get(row.row)
-            if row.row in self.edited:
+            if row.row in self.edited:  # sending it would make a second instance
                 error = edited_error(row.row, self.edited[row.row], self.kind.id_column)
-                self.state.results[row.row] = _failed(row, error)
+                sorted_rows["failed"].append(replace(row, action="failed", error=error))
             elif row.action != "failed" and entry is not None and entry.state in ("done", "failed"):
                 self.state.results[row.row] = _from_entry(entry, row)
             else:

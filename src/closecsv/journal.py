@@ -92,9 +92,9 @@ class Entry:
         return self.state in ("in_flight", "unknown")
 
     @property
-    def wrote(self) -> bool:
-        """Close may hold an instance this row created (or changed)."""
-        return self.needs_reconcile or (self.state == "done" and self.status != "unchanged")
+    def may_have_created(self) -> bool:
+        """Close may hold an instance this row created."""
+        return self.needs_reconcile or (self.state == "done" and self.status == "created")
 
 
 class Journal:
@@ -253,7 +253,9 @@ class Journal:
         created; those standing where a row created earlier was edited go to ``edited``."""
         known = self._known()
         entries = {i: e for i, _, e in known}
-        found = match(self._hashes, creates, [Known(i, e.row, h, e.wrote) for i, h, e in known])
+        found = match(
+            self._hashes, creates, [Known(i, e.row, h, e.may_have_created) for i, h, e in known]
+        )
         moved = [(row, i) for row, i in found.ids.items() if entries[i].row != row]
         moved += [(row, k.id) for row, k in found.edited.items() if k.row != row]
         if moved:

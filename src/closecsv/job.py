@@ -1,11 +1,12 @@
 """What identifies an import job and its rows, for the journal (:mod:`closecsv.journal`).
 
 A job is one input file name in one report folder, imported as one kind with the options that
-give its rows their meaning (:data:`MEANING`: time zone, date format, type, ...).  Its rows are
-known by their content, not their place: each row's hash covers its own non-empty cells, by
-the column names they are imported under (after ``--map``; columns that are not imported are
-left out), so neither the column order nor an added empty column changes it, and a later run
-of the same job matches the file's rows to the journal's by content:
+give its rows their meaning (time zone, date format, type...: all but :data:`CONTINUABLE`).
+Its rows are known by their content, not their place: each row's hash covers its own
+non-empty cells, by the column names they are imported under (after ``--map``; columns that
+are not imported are left out), so neither the column order nor an added empty column
+changes it, and a later run of the same job matches the file's rows to the journal's by
+content:
 
 * a row whose content the journal knows is that row, wherever it now is: done rows are not
   sent again, even if rows were inserted above them or the file was sorted.  Identical rows
@@ -17,9 +18,9 @@ of the same job matches the file's rows to the journal's by content:
   reported as failed (:func:`edited_error`) and the journal keeps the row it knew.  "Where"
   follows the nearest known rows above and below, so rows inserted elsewhere shift nothing.
 
-Options outside :data:`MEANING` (``--limit``, ``--on-ambiguous``, ``--concurrency``,
-``--encoding``, ``--delimiter``, ``--report-dir``...) can change between runs of one job: they
-change which rows are read or how, not what a row that was done meant.
+The :data:`CONTINUABLE` options and those that do not shape a payload (``--concurrency``,
+``--report-dir``...) can change between runs of one job: they change which rows are read or
+how, not what a row that was done meant.
 """
 
 from __future__ import annotations
@@ -33,24 +34,18 @@ from typing import Any
 
 import polars as pl
 
-MEANING = (
-    "type_ref",
-    "timezone",
-    "date_format",
-    "multi_separator",
-    "clear_empty",
-    "status",
-    "default_region",
-    "raw",
-)
+CONTINUABLE = ("limit", "on_ambiguous", "encoding", "delimiter")
+"""Options of ``ImportOptions.payload_key`` that may change within a job; every other one
+(``--type``, ``--timezone``, ``--date-format``, ``--multi-separator``, ``--clear-empty``,
+``--status``, ``--default-region``, ``--raw``, and any option added later) is part of it."""
 FLAGS = {"type_ref": "--type", "kind": "the kind"}
 
 
 @dataclass(frozen=True)
 class Job:
-    """The identity of one import job: ``settings`` (kind and :data:`MEANING` options, as
-    text), ``hashes`` (every data row's content hash, by spreadsheet row) and ``fingerprint``
-    (what journals of schema 1 were keyed by: the file's bytes and options)."""
+    """The identity of one import job: ``settings`` (:func:`job_settings`, as JSON text),
+    ``hashes`` (every data row's content hash, by spreadsheet row) and ``fingerprint`` (what
+    journals of schema 1 were keyed by: the file's bytes and options)."""
 
     settings: Mapping[str, str]
     hashes: Mapping[int, str]
@@ -58,9 +53,12 @@ class Job:
 
 
 def job_settings(kind: str, options: Any) -> dict[str, str]:
-    """The settings of a job of ``kind`` with ``options`` (an ``ImportOptions``)."""
+    """The settings of a job of ``kind`` with ``options`` (an ``ImportOptions``): the kind and
+    the options that change what is sent, but for :data:`CONTINUABLE`."""
     found = {"kind": json.dumps(kind)}
-    found.update((name, json.dumps(getattr(options, name, None))) for name in MEANING)
+    for name, value in options.payload_key().items():
+        if name not in CONTINUABLE:
+            found[name] = json.dumps(value, default=str)
     return found
 
 

@@ -245,3 +245,15 @@ def test_match_leaves_rows_alone_where_the_journal_only_saw_failures() -> None:
     stored = known((2, "a", True), (3, "b", False))
     found = match({2: "a", 3: "b2"}, {3}, stored)
     assert found.ids == {2: 1} and found.edited == {}
+
+
+def test_match_does_not_take_rows_past_a_limit_for_edited_ones() -> None:
+    stored = known((2, "a", True), (3, "b", True), (4, "c", True))  # a full run
+    found = match({2: "x", 3: "y", 4: "z", 5: "a", 6: "b"}, {2, 3, 4}, stored)  # --limit 5
+    assert found.ids == {5: 1, 6: 2} and found.edited == {}  # x, y, z were inserted above
+
+
+def test_match_flags_an_edited_first_row() -> None:
+    stored = known((2, "a", True), (3, "b", True))
+    found = match({2: "a2", 3: "b"}, {2}, stored)
+    assert found.ids == {3: 2} and list(found.edited) == [2]

@@ -16,7 +16,8 @@ content:
   sent without learning the outcome, and that no longer matches anywhere: that row was
   edited after it was sent, and creating it again would make a second instance.  It is
   reported as failed (:func:`edited_error`) and the journal keeps the row it knew.  "Where"
-  follows the nearest known rows above and below, so rows inserted elsewhere shift nothing.
+  follows the nearest known rows above and below, so rows inserted elsewhere shift nothing
+  (a row with known rows on one side only follows that side).
 
 The :data:`CONTINUABLE` options and those that do not shape a payload (``--concurrency``,
 ``--report-dir``...) can change between runs of one job: they change which rows are read or
@@ -132,7 +133,8 @@ def match(hashes: Mapping[int, str], creates: Collection[int], known: Sequence[K
     for row in rows:
         if row in ids or row not in creates:
             continue
-        for place in (row + above[row], row + below[row]):
+        shifts = {s for s in (above[row], below[row]) if s is not None} or {0}
+        for place in sorted(row + shift for shift in shifts):
             if place in orphans:
                 edited[row] = orphans[place]
                 break
@@ -160,9 +162,13 @@ def _by_content(hashes: Mapping[int, str], known: Iterable[Known]) -> dict[int, 
     return ids
 
 
-def _offsets(rows: Sequence[int], ids: Mapping[int, int], was: Mapping[int, int]) -> dict[int, int]:
-    """For each row, how far the nearest matched row before it (in ``rows``' order) moved."""
-    offset, found = 0, {}
+def _offsets(
+    rows: Sequence[int], ids: Mapping[int, int], was: Mapping[int, int]
+) -> dict[int, int | None]:
+    """For each row, how far the nearest matched row before it (in ``rows``' order) moved
+    (None: no row before it matched; rows past a ``--limit`` say nothing about its place)."""
+    offset: int | None = None
+    found: dict[int, int | None] = {}
     for row in rows:
         if row in ids:
             offset = was[ids[row]] - row

@@ -24,6 +24,7 @@ from closecsv.client import CloseClient
 from closecsv.config import ApiKey
 from closecsv.errors import ApiError, AuthError, FatalError
 from closecsv.importer import Settings, execute_plan
+from closecsv.job import Job
 from closecsv.journal import Journal
 from closecsv.kinds import ACTIVITIES
 from closecsv.plan import ImportOptions, Plan, build_plan
@@ -276,8 +277,8 @@ def test_a_full_disk_under_the_journal_stops_the_run_and_the_rerun_finishes(
     path = write_calls(env.tmp / "calls.csv", env.sandbox, 40)
     real_open = Journal.open
 
-    def tiny(journal_path: Path, fingerprint: str, organization: str | None = None) -> Journal:
-        journal = real_open(journal_path, fingerprint, organization)
+    def tiny(journal_path: Path, job: Job, organization: str | None = None) -> Journal:
+        journal = real_open(journal_path, job, organization)
         pages = journal._conn.execute("PRAGMA page_count").fetchone()[0]
         journal._conn.execute(f"PRAGMA max_page_count = {pages + 1}")  # SQLITE_FULL soon
         return journal

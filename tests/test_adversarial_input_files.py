@@ -206,13 +206,16 @@ def test_a_pipe_or_stdin_is_refused_before_reading(harness: Harness) -> None:
 def test_a_file_that_changed_since_the_crash_is_not_resumed_blindly(
     harness: Harness, tmp_path: Path
 ) -> None:
-    """A15: the journal is keyed on the file's bytes; an edited file is a new job."""
+    """A15: the journal knows rows by content; a row edited after it was created is reported
+    (exit 1), never created a second time."""
     first = harness.write(body("a", "b").replace("{e0}", harness.email()))
     done = harness("import", "activities", first)
     assert done.code == 0 and done.writes == 2
     first.write_bytes(first.read_bytes().replace(b"R-1,b", b"R-1,b2"))
     again = harness("import", "activities", first, report_dir=done.report_dir)
-    assert again.code == 2 and "journal" in again.stderr and again.writes == 0
+    assert again.code == 1 and again.writes == 0
+    errors = (done.report_dir / f"{first.stem}.errors.csv").read_text()
+    assert "was already created as acti_" in errors and "not created again" in errors
 
 
 def test_a_journal_written_for_another_organization_is_not_resumed(harness: Harness) -> None:

@@ -131,16 +131,27 @@ def test_rerun_of_a_finished_import_sends_nothing(cli: Cli) -> None:
     assert json.loads(again.stdout)["counts"] == {"created": 6}
 
 
-def test_the_journal_refuses_a_different_file_under_the_same_name(cli: Cli) -> None:
+def test_rows_appended_to_a_finished_file_continue_the_job(cli: Cli) -> None:
     path = cli.sample("deals.csv")
     assert cli("import", "objects", str(path)).exit_code == 0
     with path.open("a", encoding="utf-8") as fh:
         fh.write("Deal,Late addition,alice.smith00@example.org,10,,,,\n")
     before = cli.instances()
-    refused = cli("import", "objects", str(path))
-    assert refused.exit_code == 2 and cli.instances() == before
-    assert "belongs to a different import job" in refused.stderr
-    assert "delete deals.journal.sqlite" in refused.stderr and refused.stdout == ""
+    again = cli("import", "objects", str(path), "--json")
+    assert again.exit_code == 0, again.stderr
+    assert cli.instances() == before + 1  # the new row only
+    assert json.loads(again.stdout)["counts"] == {"created": 7}
+
+
+def test_other_options_for_a_job_with_rows_done_are_refused_saying_which(cli: Cli) -> None:
+    path = cli.sample("deals.csv")
+    assert cli("import", "objects", str(path)).exit_code == 0
+    before = cli.instances()
+    refused = cli("import", "objects", str(path), "--timezone", "Europe/Paris")
+    assert refused.exit_code == 2 and cli.instances() == before and refused.stdout == ""
+    assert "--timezone 'UTC' -> 'Europe/Paris'" in refused.stderr
+    assert "6 row(s) already sent would be sent again" in refused.stderr
+    assert "delete" not in refused.stderr
 
 
 def test_a_wrong_case_header_is_refused_before_any_write(cli: Cli) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -184,4 +185,95 @@ def test_ctrl_c_twice_stops_at_once_and_the_rerun_reconciles(tmp_path: Path) -> 
         assert done.returncode == 0, done.stderr
     assert sorted(refs(sandbox)) == [f"KILL-{n:03d}" for n in range(ROWS)]
     assert set(refs(sandbox).values()) == {1}
+    sandbox.close()
+
+
+def run_and_kill(url: str, path: Path, sandbox: Sandbox, writes: int, *extra: str) -> bool:
+    """Start the import, SIGKILL it once it has made ``writes`` more instances; True if the
+    kill landed mid-run."""
+    proc = subprocess.Popen(
+        [*command(url, path), *extra],
+        env=env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for_writes(sandbox, proc, writes)
+    killed = proc.poll() is None
+    if killed:
+        proc.kill()
+    proc.wait()
+    return killed
+
+
+def finish(url: str, path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """The same command until it finishes (a fault may stop a run with exit 3)."""
+    for _ in range(5):
+        done = subprocess.run(
+            [*command(url, path), *extra], env=env(), capture_output=True, text=True, check=False
+        )
+        if done.returncode in (0, 1, 2):
+            break
+    return done
+
+
+def test_a_limit_trial_then_the_full_run_with_kills_between_makes_one_instance_per_row(
+    tmp_path: Path,
+) -> None:
+    sandbox = Sandbox(fault_rate=0.1, seed=5, latency_ms=15)
+    path = tmp_path / "tickets.csv"
+    write_file(path, seed_emails(sandbox))
+    with sandbox.serve() as url:
+        assert run_and_kill(url, path, sandbox, 2, "--limit", "10")
+        trial = finish(url, path, "--limit", "10")
+        assert trial.returncode == 0, trial.stderr
+        assert sorted(refs(sandbox)) == [f"KILL-{n:03d}" for n in range(10)]
+        assert run_and_kill(url, path, sandbox, 8)
+        assert run_and_kill(url, path, sandbox, 8)
+        done = finish(url, path)
+        assert done.returncode == 0, done.stderr
+    assert sorted(refs(sandbox)) == [f"KILL-{n:03d}" for n in range(ROWS)]
+    assert set(refs(sandbox).values()) == {1}
+    sandbox.close()
+
+
+def test_a_failed_row_fixed_in_place_between_kills_makes_one_instance_per_row(
+    tmp_path: Path,
+) -> None:
+    sandbox = Sandbox(fault_rate=0.1, seed=7, latency_ms=15)
+    path = tmp_path / "tickets.csv"
+    write_file(path, seed_emails(sandbox))
+    good = path.read_text(encoding="utf-8")
+    path.write_text(good.replace("Interested,KILL-013", "Maybe,KILL-013"), encoding="utf-8")
+    with sandbox.serve() as url:
+        assert run_and_kill(url, path, sandbox, 10)
+        first = finish(url, path)
+        assert first.returncode == 1, first.stderr  # the bad row failed
+        assert "KILL-013" not in refs(sandbox)
+        path.write_text(good, encoding="utf-8")  # fixed in place
+        done = finish(url, path)
+        assert done.returncode == 0, done.stderr
+    assert sorted(refs(sandbox)) == [f"KILL-{n:03d}" for n in range(ROWS)]
+    assert set(refs(sandbox).values()) == {1}
+    sandbox.close()
+
+
+def test_the_csv_and_the_journal_file_alone_copied_after_a_kill_resume_elsewhere(
+    tmp_path: Path,
+) -> None:
+    """After a SIGKILL the journal file alone holds every committed row: no -wal, no
+    -journal and no results file are needed to move the job to another folder."""
+    sandbox = Sandbox(fault_rate=0.1, seed=13, latency_ms=15)
+    path = tmp_path / "tickets.csv"
+    write_file(path, seed_emails(sandbox))
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    with sandbox.serve() as url:
+        assert run_and_kill(url, path, sandbox, 25)
+        assert 0 < sum(refs(sandbox).values()) < ROWS
+        shutil.copy(path, moved / path.name)
+        shutil.copy(tmp_path / "tickets.journal.sqlite", moved / "tickets.journal.sqlite")
+        done = finish(url, moved / path.name, "--report-dir", str(moved))
+    assert set(refs(sandbox).values()) == {1}, {k: v for k, v in refs(sandbox).items() if v > 1}
+    assert sorted(refs(sandbox)) == [f"KILL-{n:03d}" for n in range(ROWS)]
+    assert done.returncode == 0, done.stderr
     sandbox.close()

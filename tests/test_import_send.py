@@ -19,6 +19,7 @@ from closecsv.client import CloseClient
 from closecsv.config import ApiKey
 from closecsv.errors import AuthError
 from closecsv.importer import Settings, execute_plan
+from closecsv.job import Job
 from closecsv.journal import Journal
 from closecsv.kinds import ACTIVITIES, OBJECTS, Kind
 from closecsv.progress import NullProgress
@@ -57,6 +58,13 @@ class Plan:
 
     def pending(self, dry_run: bool) -> list[Row]:
         return self.rows
+
+    def job(self) -> Job:
+        """Rows known by their planned content (a real plan hashes the cells as read)."""
+        hashes = {
+            r.row: repr((r.action, sorted(r.payload.items()), r.instance_id)) for r in self.rows
+        }
+        return Job({"kind": self.kind.name}, hashes, self.fingerprint)
 
     def settled(self, dry_run: bool) -> pl.DataFrame:
         return pl.DataFrame(schema=OUTCOME_SCHEMA)
@@ -160,7 +168,7 @@ def test_creates_activities_and_records_ids(env: Env) -> None:
         assert result.lead_id == created[f"TREF-{result.row}"]["lead_id"]
     assert created["TREF-2"]["status"] == "published"
     assert env.transport.writes() == 10
-    with Journal.open(report.paths.journal, "fp-1") as journal:
+    with Journal.open(report.paths.journal, Plan(ACTIVITIES, report.source, rows).job()) as journal:
         assert {e.state for e in journal.entries().values()} == {"done"}
 
 

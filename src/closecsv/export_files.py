@@ -135,11 +135,7 @@ def final_path(root: Path, name: str, *, force: bool, taken_hint: str | None = N
     path = root / name
     if path.parent != root or name in ("", ".", "..") or os.sep in name or "/" in name:
         raise InputError(f"refusing to write {name!r}: not a plain file name inside {root}")
-    if path.is_symlink():
-        raise InputError(
-            f"{path} is a symlink; refusing to write through it",
-            hint="remove the link or choose another --out-dir",
-        )
+    refuse_symlink(path, hint="remove the link or choose another --out-dir")
     if path.exists() and (path.is_dir() or not force):
         what = "a directory" if path.is_dir() else "a file"
         raise InputError(
@@ -147,6 +143,12 @@ def final_path(root: Path, name: str, *, force: bool, taken_hint: str | None = N
             hint=taken_hint or "pass --force to overwrite files, or choose another --out-dir",
         )
     return path
+
+
+def refuse_symlink(path: Path, *, hint: str) -> None:
+    """Raise :class:`InputError` (exit 2) if ``path`` is a symlink, even a dangling one."""
+    if path.is_symlink():
+        raise InputError(f"{path} is a symlink; refusing to write through it", hint=hint)
 
 
 class AtomicFile:

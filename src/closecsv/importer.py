@@ -3,8 +3,10 @@
 ``run_import`` builds the :class:`~closecsv.plan.Plan` (reads only) and hands it to
 :func:`execute_plan`, which
 
-1. opens the write-ahead :class:`~closecsv.journal.Journal` (not in a dry run) and takes the
-   rows an earlier run finished from it;
+1. opens the write-ahead :class:`~closecsv.journal.Journal` (not in a dry run), matches the
+   file's rows to its rows by content and takes the rows an earlier run finished from it (a
+   create row standing where a row created earlier was edited fails instead: sending it would
+   make a second instance);
 2. reconciles rows whose answer was lost (journal ``in_flight``/``unknown``): it lists the
    lead's instances of the row's type and matches them on the payload values, so a create
    that reached Close is never sent twice;
@@ -29,9 +31,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -40,6 +42,7 @@ import polars as pl
 from closecsv.client import CloseClient
 from closecsv.dryrun import dry_run_in_slices
 from closecsv.errors import FatalError, OutcomeUnknown, RequestRejected
+from closecsv.job import edited_error
 from closecsv.journal import Entry, Journal
 from closecsv.kinds import Kind
 from closecsv.plan import ImportOptions, Plan, PlannedRow, build_plan
@@ -139,7 +142,7 @@ def execute_plan(
     journal = (
         None
         if settings.dry_run
-        else Journal.open(paths.journal, plan.fingerprint, plan.organization)
+        else Journal.for_run(paths.journal, paths.results, plan.job(), plan.organization)
     )
     try:
         run, outcomes = _execute(client, schema, plan, settings, progress, journal, sleep)
@@ -190,7 +193,8 @@ def _execute(
     fields = Fields(schema, plan.kind)
     fields.warm(r.type_id for r in pending)
     reconciler = Reconciler(client, fields, settings.settle_seconds, sleep)
-    executor = _Executor(client, plan.kind, settings, progress, journal, reconciler)
+    creates = [r.row for r in pending if r.action == "create"]
+    executor = _Executor(client, plan.kind, settings, progress, journal, reconciler, creates)
     executor.overlay = sent if sent is not None else {}
     executor.id_label = getattr(plan, "id_label", None)
     run = executor.run(pending, settled)
@@ -206,6 +210,7 @@ class _Executor:
         progress: Progress,
         journal: Journal | None,
         reconciler: Reconciler,
+        creates: Collection[int] = (),
     ) -> None:
         self.client, self.kind = client, kind
         self.rows: list[PlannedRow] = []
@@ -213,9 +218,12 @@ class _Executor:
         self.state = _Run()
         self.overlay: Sent = {}  # dry run: instance id -> row -> the body it would send
         self.id_label: str | None = None  # the id column, named as the file does (--map)
-        self.entries: dict[int, Entry] = journal.entries() if journal is not None else {}
+        self.entries: dict[int, Entry] = {}
+        self.edited: dict[int, Entry] = {}
         self.reconciler = reconciler
-        self.reconciler.claim(e.instance_id for e in self.entries.values() if e.instance_id)
+        if journal is not None:
+            self.entries, self.edited = journal.match(set(creates)), journal.edited
+            self.reconciler.claim(journal.instance_ids())
 
     # -- phases ------------------------------------------------------------------------------
     def run(self, rows: list[PlannedRow], settled: pl.DataFrame) -> _Run:
@@ -244,7 +252,10 @@ class _Executor:
         sorted_rows: dict[str, list[PlannedRow]] = {"create": [], "update": [], "failed": []}
         for row in self.rows:
             entry = self.entries.get(row.row)
-            if row.action != "failed" and entry is not None and entry.state in ("done", "failed"):
+            if row.row in self.edited:  # sending it would make a second instance
+                error = edited_error(row.row, self.edited[row.row], self.kind.id_column)
+                sorted_rows["failed"].append(replace(row, action="failed", error=error))
+            elif row.action != "failed" and entry is not None and entry.state in ("done", "failed"):
                 self.state.results[row.row] = _from_entry(entry, row)
             else:
                 sorted_rows[row.action].append(row)

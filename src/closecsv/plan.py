@@ -28,6 +28,7 @@ import polars as pl
 from closecsv.csvio import READ_ERROR, ROW, CsvTable, read_table
 from closecsv.errors import ConfigError
 from closecsv.headers import Columns, apply_map, check_headers, load_map
+from closecsv.job import Job, job_settings, row_hashes
 from closecsv.kinds import LEAD_COLUMNS, Kind
 from closecsv.plan_rows import ACTION, TYPE_ERROR, TYPE_ID, PlannedRow, PlannedRows
 from closecsv.plan_values import assemble, convert_columns
@@ -142,7 +143,7 @@ class Plan:
     columns: list[str]
     planned: PlannedRows
     cells: pl.DataFrame
-    fingerprint: str
+    fingerprint: str  # the file's bytes and options: how journals of schema 1 knew a job
     blank_lines: int
     warnings: list[str] = field(default_factory=list)
     lookups: int = 0
@@ -150,6 +151,13 @@ class Plan:
     excel: dict[str, ExcelHits] = field(default_factory=dict)  # behind the Excel warnings
     dialect: Dialect = field(default_factory=Dialect)  # as read; the reports are written so
     id_label: str | None = None  # the id column as messages name it, when --map renamed it
+    settings: dict[str, str] = field(default_factory=dict)  # what identifies the job
+    imported: dict[str, str] = field(default_factory=dict)  # file column -> name after --map
+
+    def job(self) -> Job:
+        """The job's identity for the journal: its settings and each row's content hash."""
+        hashes = row_hashes(self.cells, self.imported)
+        return Job(self.settings, hashes, self.fingerprint)
 
     def pending(self, dry_run: bool) -> list[PlannedRow]:
         """The rows the executor handles one by one: updates, and creates unless dry."""
@@ -221,6 +229,8 @@ class Planner:
             organization=resolver.organization(),  # cached when users were looked up
             excel=excel,
             id_label=_id_label(cols, kind),
+            settings=job_settings(kind.name, options),
+            imported=_imported(table.columns, cols, self.mapping),
         )
 
 
@@ -266,8 +276,20 @@ def requests_made(client: Api) -> int:
     return int(getattr(stats, "requests", 0))
 
 
+def _imported(columns: Sequence[str], cols: Columns, mapping: dict[str, str]) -> dict[str, str]:
+    targets, _ = apply_map(columns, mapping)
+    return {c: t for c, t in targets.items() if c not in cols.ignored}
+
+
 def _fingerprint(sha: str, kind: Kind, options: ImportOptions, mapping: dict[str, str]) -> str:
-    key = {"file": sha, "kind": kind.name, "options": options.payload_key(), "map": mapping}
+    """The identity journals of the first format were tied to (file bytes and options); a
+    journal of that format continues only when this matches.  Options added since are left
+    out while at their default, so such a journal still matches its own command line."""
+    changing = options.payload_key()
+    for added in ("decimal_comma",):
+        if not changing.get(added):
+            changing.pop(added, None)
+    key = {"file": sha, "kind": kind.name, "options": changing, "map": mapping}
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
 
 

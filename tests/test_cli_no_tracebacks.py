@@ -96,6 +96,11 @@ def non_ascii_delimiter(tmp: Path) -> None:
     (tmp / "calls.csv").write_text("lead_id§custom_activity_type\n", encoding="utf-8")
 
 
+def damaged_journal(tmp: Path) -> None:
+    sample_calls(tmp)
+    (tmp / "calls.journal.sqlite").write_bytes(b"SQLite format 3\x00" + b"\xff" * 600)
+
+
 def foreign_json(tmp: Path) -> None:
     (tmp / "org.json").write_text(json.dumps({"mine": True}), encoding="utf-8")
 
@@ -105,6 +110,13 @@ def broken_json(tmp: Path) -> None:
 
 
 # -- API answers --------------------------------------------------------------------------
+
+
+def out_of_memory(_: Transport) -> Transport:
+    def answer(_request: httpx.Request) -> httpx.Response:
+        raise MemoryError
+
+    return httpx.MockTransport(answer)
 
 
 def always(status: int, body: object) -> Callable[[Transport], Transport]:
@@ -251,6 +263,23 @@ CASES = [
         non_ascii_delimiter,
         sends_nothing=True,
     ),
+    Case(
+        "import with a damaged journal",
+        IMPORT,
+        2,
+        "calls.journal.sqlite",
+        damaged_journal,
+        sends_nothing=True,
+    ),
+    Case(
+        "users with a /me/ of the wrong shape",
+        ("users",),
+        3,
+        "me/",
+        wrap=always(200, {"unexpected": True}),
+    ),
+    Case("schema out of memory", ("schema",), 3, "memory", wrap=out_of_memory),
+    Case("import out of memory", IMPORT, 3, "memory", sample_calls, wrap=out_of_memory),
     Case("schema with a refused key", ("schema",), 3, "authentication refused", key="wrong"),
     Case("users with a refused key", ("users",), 3, "authentication refused", key="wrong"),
     Case(

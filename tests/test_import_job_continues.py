@@ -143,6 +143,26 @@ def test_the_fix_the_error_suggests_updates_the_instance(cli: Cli) -> None:
     assert "Not interested" in cli.sandbox.state.custom_activities[iid].values()
 
 
+def test_the_errors_file_of_an_edited_row_imports_as_an_update_never_a_second_create(
+    cli: Cli,
+) -> None:
+    lines = [line(cli, n) for n in range(3)] + [["Discovery Call", "lead_nope", "Interested", "x"]]
+    path = write(cli.tmp / "calls.csv", lines)
+    assert run(cli, path) == (1, {"created": 3, "failed": 1})
+    iid = {r["_row"]: r["_id"] for r in rows(cli.tmp / "calls.results.csv")}["3"]
+    lines[1][2] = "Not interested"  # edited after it was created
+    write(path, lines)
+    assert run(cli, path) == (1, {"created": 2, "failed": 2})
+    errors = rows(cli.tmp / "calls.errors.csv")
+    assert [(e["_row"], e["activity_id"]) for e in errors] == [("3", iid), ("5", "")]
+    assert {r["_row"]: r["_id"] for r in rows(cli.tmp / "calls.results.csv")}["3"] == iid
+    again = cli.tmp / "calls.errors.csv"
+    code, counts = run(cli, again)  # as it is: the edited row updates, the bad lead fails
+    assert (code, counts) == (1, {"updated": 1, "failed": 1})
+    assert one_each(cli, 3)
+    assert "Not interested" in cli.sandbox.state.custom_activities[iid].values()
+
+
 def test_a_journal_of_the_first_schema_resumes_its_file_and_is_upgraded(cli: Cli) -> None:
     lines = [line(cli, n) for n in range(4)]
     path = write(cli.tmp / "calls.csv", lines)

@@ -150,7 +150,9 @@ def execute_plan(
         progress.close()
         if journal is not None:
             journal.close()
-    removed = write_reports(plan.columns, plan.cells, outcomes, paths, plan.dialect)
+    removed = write_reports(
+        plan.columns, plan.cells, outcomes, paths, plan.dialect, plan.kind.id_column
+    )
     report = ImportReport(
         plan.kind.name, plan.source, file_sha256(plan.source), settings.dry_run, outcomes, paths
     )
@@ -253,8 +255,12 @@ class _Executor:
         for row in self.rows:
             entry = self.entries.get(row.row)
             if row.row in self.edited:  # sending it would make a second instance
-                error = edited_error(row.row, self.edited[row.row], self.kind.id_column)
-                sorted_rows["failed"].append(replace(row, action="failed", error=error))
+                known = self.edited[row.row]
+                error = edited_error(row.row, known, self.kind.id_column)
+                made = known.instance_id if known.status == "created" else None
+                sorted_rows["failed"].append(
+                    replace(row, action="failed", error=error, instance_id=made)
+                )
             elif row.action != "failed" and entry is not None and entry.state in ("done", "failed"):
                 self.state.results[row.row] = _from_entry(entry, row)
             else:

@@ -217,11 +217,13 @@ def write_reports(
     outcomes: Outcomes,
     paths: ReportPaths,
     dialect: Dialect | None = None,
+    id_column: str | None = None,
 ) -> Path | None:
     """Write the CSVs (temp name, then rename; :mod:`closecsv.report_files`).  ``cells``:
     ``row`` (Int64, the name of its first column) and the file's ``columns`` as read; every
-    outcome row has its record.  Returns the stale errors file removed, if one was."""
-    with ReportWriter(paths, columns, dialect) as writer:
+    outcome row has its record; ``id_column``: the kind's (see :class:`ReportWriter`).
+    Returns the stale errors file removed, if one was."""
+    with ReportWriter(paths, columns, dialect, id_column) as writer:
         writer.add(cells, outcomes)
     return writer.removed
 

@@ -13,6 +13,12 @@ carries report columns (a re-imported errors file) has them replaced, not repeat
 its ``_row``: that is the row of the file it came from, carried as ``_source_row``; an input
 ``_source_row`` is carried as it is, so the first origin survives any number of re-imports.
 
+A create row that this job already created and that was edited in the file since fails
+(sending it would make a second instance) with that instance's id in ``_id``.  When the file
+has no id column (``activity_id`` / ``custom_object_id``), the errors file then gets one,
+first, holding that id on those rows: imported again, such a row is an update of the
+instance it made, never a second create.
+
 The errors file is written only when a row failed.  When none did, an errors file of an
 earlier run of the same job (the same name in the report dir, a regular file, not a symlink)
 is removed, so no stale errors file lingers as if current (:attr:`ReportWriter.removed`).
@@ -61,9 +67,15 @@ class ReportWriter:
     renames into place; anything else removes them."""
 
     def __init__(
-        self, paths: ReportPaths, columns: Sequence[str], dialect: Dialect | None = None
+        self,
+        paths: ReportPaths,
+        columns: Sequence[str],
+        dialect: Dialect | None = None,
+        id_column: str | None = None,
     ) -> None:
         self.carried = _carried(columns)
+        self.id_column = id_column if id_column not in columns else None
+        self.with_id: bool | None = None  # the errors file has the id column (first part)
         self.own = [name for _, name in self.carried]
         self.dialect = dialect or Dialect()
         self.targets = (paths.results, paths.errors)
@@ -98,7 +110,17 @@ class ReportWriter:
         failed = table.filter(pl.col("_status") == "failed")
         self._write(0, table.select(*self.own, *REPORT_COLUMNS))
         if failed.height:
-            self._write(1, failed.select(*self.own, *ERROR_COLUMNS))
+            self._write(1, self._errors(failed))
+
+    def _errors(self, failed: pl.DataFrame) -> pl.DataFrame:
+        """The errors file's part: with the kind's id column first when the file has none and
+        a failed row carries the id of the instance it made (decided by the first part)."""
+        if self.with_id is None:
+            self.with_id = self.id_column is not None and failed["_id"].null_count() < len(failed)
+        columns = (*self.own, *ERROR_COLUMNS)
+        if self.with_id and self.id_column is not None:
+            return failed.select(pl.col("_id").alias(self.id_column), *columns)
+        return failed.select(*columns)
 
     def _write(self, n: int, part: pl.DataFrame) -> None:
         with self._guard(n):

@@ -17,20 +17,19 @@ from typing import Any, ParamSpec, TypeVar
 
 import click
 
-from closecsv import __version__
+from closecsv import __version__, defaults
 from closecsv.cli_support import (
-    check_report_dir,
     csv_line,
     import_options,
     quiet_option,
     render_schema,
     validate_options,
-    write_new_file,
 )
 from closecsv.client import CloseClient
 from closecsv.config import Settings, is_loopback_host, load_settings
 from closecsv.errors import CloseCsvError, ConfigError, FatalError, InputError
 from closecsv.kinds import KINDS
+from closecsv.report_files import check_report_dir, write_new_file
 from closecsv.schema import (
     Schema,
     kind_types,
@@ -296,7 +295,7 @@ def sandbox_command(
 @click.option(
     "--out-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
+    default=Path(defaults.OUT_DIR),
     show_default=True,
     help="Where the files and manifest.json go (created if needed).",
 )
@@ -306,7 +305,7 @@ def sandbox_command(
 @click.option("--until", metavar="D", help="Only date_created before D (ISO date or date-time).")
 @click.option(
     "--timezone",
-    default="UTC",
+    default=defaults.TIMEZONE,
     show_default=True,
     help="IANA zone for --since/--until values without an offset.",
 )
@@ -314,7 +313,7 @@ def sandbox_command(
     "--format",
     "fmt",
     type=click.Choice(["csv", "parquet"]),
-    default="csv",
+    default=defaults.EXPORT_FORMAT,
     show_default=True,
     help="parquet: typed columns (numbers, dates, lists).",
 )
@@ -335,14 +334,14 @@ def sandbox_command(
 @click.option(
     "--strategy",
     type=click.Choice(["auto", "lead", "org"]),
-    default="auto",
+    default=defaults.STRATEGY,
     show_default=True,
     help="Read lead by lead, or the whole org; auto picks the cheaper.",
 )
 @click.option(
     "--multi-separator",
     "separator",
-    default=";",
+    default=defaults.MULTI_SEPARATOR,
     show_default=True,
     help="Joins the values of multi-value fields in one cell.",
 )
@@ -508,7 +507,7 @@ def users_command(ctx: Context, as_json: bool) -> None:
 @click.option(
     "--limit",
     type=click.IntRange(1, 10_000),
-    default=50,
+    default=defaults.LEADS_LIMIT,
     metavar="N",
     show_default=True,
     help="At most N leads, newest first.",

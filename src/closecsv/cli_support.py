@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import click
 
-from closecsv.errors import InputError
-from closecsv.report_files import create_new_file
+from closecsv import defaults
 from closecsv.schema import FieldInfo, TypeInfo
 
 P = ParamSpec("P")
@@ -60,52 +58,6 @@ def delimiter_value(text: str) -> str:
     return "\t" if text == "\\t" or text.lower() == "tab" else text
 
 
-def write_new_file(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` as a new file, as the results and errors files are created:
-    never over an existing file, never through a symlink (dangling or not); nothing is left
-    behind when the write fails.  Problems are :class:`InputError` (exit 2)."""
-    if path.is_symlink():
-        raise InputError(
-            f"{path} is a symbolic link; refusing to write through it",
-            hint="remove the link or choose another name",
-        )
-    try:
-        fh = create_new_file(path)
-    except FileExistsError:
-        raise InputError(f"{path} exists", hint="choose another name or remove the file") from None
-    except OSError as exc:
-        raise InputError(
-            f"cannot write {path}: {exc.strerror or exc}",
-            hint="choose a folder that exists and that you can write to",
-        ) from None
-    try:
-        with fh:
-            fh.write(text.encode("utf-8"))
-    except OSError as exc:
-        path.unlink(missing_ok=True)
-        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
-def check_report_dir(folder: Path, given: bool) -> None:
-    """Check, before anything is read or sent, that the reports and journal can be written
-    in ``folder`` (or created there, by the run, when it does not exist yet): its nearest
-    existing ancestor must be a writable folder.  Nothing is created here.  :class:`InputError`
-    (exit 2) otherwise."""
-    what = f"--report-dir {folder}" if given else f"the folder of FILE ({folder})"
-    hint = "pass --report-dir with a folder you can write to"
-    existing = folder
-    while not os.path.lexists(existing) and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise InputError(
-            f"cannot use {what}: {existing} is not a folder; nothing was sent", hint=hint
-        )
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise InputError(
-            f"cannot use {what}: {existing} is not writable; nothing was sent", hint=hint
-        )
-
-
 def _set_quiet(ctx: click.Context, _: click.Parameter, value: bool) -> None:
     if value and ctx.obj is not None:
         ctx.obj.quiet = True
@@ -136,13 +88,23 @@ IMPORT_OPTIONS = (
     click.option(
         "--concurrency",
         type=click.IntRange(1, 16),
-        default=4,
+        default=defaults.CONCURRENCY,
         show_default=True,
         help="Requests in flight; the client paces them to Close's rate limits.",
     ),
-    click.option("--timezone", default="UTC", show_default=True, help="IANA zone for naive times."),
+    click.option(
+        "--timezone",
+        default=defaults.TIMEZONE,
+        show_default=True,
+        help="IANA zone for naive times.",
+    ),
     click.option("--date-format", metavar="FMT", help="strptime format for non-ISO dates."),
-    click.option("--multi-separator", default=";", show_default=True, help="Splits multi-values."),
+    click.option(
+        "--multi-separator",
+        default=defaults.MULTI_SEPARATOR,
+        show_default=True,
+        help="Splits multi-values.",
+    ),
     click.option(
         "--map",
         "map_file",
@@ -153,14 +115,14 @@ IMPORT_OPTIONS = (
     click.option(
         "--on-ambiguous",
         type=click.Choice(["fail", "first"]),
-        default="fail",
+        default=defaults.ON_AMBIGUOUS,
         show_default=True,
         help="A lead identifier that matches several leads.",
     ),
     click.option(
         "--status",
         type=click.Choice(["published", "draft"]),
-        default="published",
+        default=defaults.STATUS,
         show_default=True,
         help="Status of created activities without a status cell.",
     ),
@@ -172,7 +134,7 @@ IMPORT_OPTIONS = (
     ),
     click.option(
         "--delimiter",
-        default=",",
+        default=defaults.DELIMITER,
         show_default=True,
         metavar="CHAR",
         callback=lambda _ctx, _param, value: delimiter_value(value),
@@ -185,7 +147,7 @@ IMPORT_OPTIONS = (
     ),
     click.option(
         "--default-region",
-        default="US",
+        default=defaults.DEFAULT_REGION,
         show_default=True,
         metavar="CC",
         help="Country for lead_phone values without a +country code (ISO 3166, e.g. GB).",
@@ -199,7 +161,7 @@ IMPORT_OPTIONS = (
     click.option(
         "--settle-seconds",
         type=click.FloatRange(min=0),
-        default=10.0,
+        default=defaults.SETTLE_SECONDS,
         show_default=True,
         metavar="S",
         help="A create whose answer was lost and that Close does not list yet is looked up "

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from closecsv import defaults
 from closecsv.api import Api
 from closecsv.errors import ConfigError, FatalError
 from closecsv.export_files import (
@@ -65,16 +66,16 @@ Strategy = Literal["auto", "lead", "org"]
 @dataclass(frozen=True)
 class ExportOptions:
     type_refs: tuple[str, ...] = ()
-    out_dir: Path = Path(".")
+    out_dir: Path = Path(defaults.OUT_DIR)
     since: datetime | None = None
     until: datetime | None = None
-    format: Literal["csv", "parquet"] = "csv"
+    format: Literal["csv", "parquet"] = defaults.EXPORT_FORMAT
     lead_query: dict[str, Any] | None = None
     state_path: Path | None = None
     force: bool = False
     include_archived: bool = False
-    strategy: Strategy = "auto"
-    separator: str = ";"
+    strategy: Strategy = defaults.STRATEGY
+    separator: str = defaults.MULTI_SEPARATOR
     raw: bool = False
     batch_rows: int = DEFAULT_BATCH_ROWS
 

@@ -39,6 +39,7 @@ from typing import Any, TypeVar
 
 import polars as pl
 
+from closecsv import defaults
 from closecsv.client import CloseClient
 from closecsv.dryrun import dry_run_in_slices
 from closecsv.errors import FatalError, OutcomeUnknown, RequestRejected
@@ -71,10 +72,10 @@ class Settings:
     """The executor's share of :class:`~closecsv.plan.ImportOptions`."""
 
     dry_run: bool = False
-    concurrency: int = 4
-    default_status: str = "published"
+    concurrency: int = defaults.CONCURRENCY
+    default_status: str = defaults.STATUS
     report_dir: Path | None = None
-    settle_seconds: float = 1.0  # wait before a reconcile that found nothing looks again
+    settle_seconds: float = defaults.SETTLE_SECONDS  # wait before a reconcile looks again
 
     @classmethod
     def from_options(cls, options: ImportOptions) -> Settings:

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
+from closecsv import defaults
 from closecsv.csvio import READ_ERROR, ROW, CsvTable, read_table
 from closecsv.errors import ConfigError
 from closecsv.headers import Columns, apply_map, check_headers, load_map
@@ -49,21 +50,21 @@ class ImportOptions:
     type_ref: str | None = None
     dry_run: bool = False
     report_dir: Path | None = None
-    concurrency: int = 4
-    timezone: str = "UTC"
+    concurrency: int = defaults.CONCURRENCY
+    timezone: str = defaults.TIMEZONE
     date_format: str | None = None
-    multi_separator: str = ";"
+    multi_separator: str = defaults.MULTI_SEPARATOR
     map_file: Path | None = None
     clear_empty: bool = False
-    on_ambiguous: Literal["fail", "first"] = "fail"
-    status: Literal["published", "draft"] = "published"
+    on_ambiguous: Literal["fail", "first"] = defaults.ON_AMBIGUOUS
+    status: Literal["published", "draft"] = defaults.STATUS
     limit: int | None = None
     encoding: str | None = None
-    default_region: str = "US"
+    default_region: str = defaults.DEFAULT_REGION
     raw: bool = False
-    delimiter: str = ","
+    delimiter: str = defaults.DELIMITER
     decimal_comma: bool = False  # "12,5" and "1.234,5" in number fields
-    settle_seconds: float = 10.0  # how long a lost create may take to show in Close's lists
+    settle_seconds: float = defaults.SETTLE_SECONDS  # how long a lost create may take to show
     slice_bytes: int = SLICE_BYTES  # a dry run of a bigger file goes a slice at a time
 
     def check(self) -> None:

@@ -14,8 +14,6 @@ from collections import Counter
 from collections.abc import Callable
 from typing import IO, Any, Protocol
 
-from tqdm import tqdm  # type: ignore[import-untyped]  # no types-tqdm in the dev deps
-
 from closecsv.wording import rate
 
 
@@ -64,6 +62,8 @@ class BarProgress:
         self._counts: Counter[str] = Counter()
 
     def start(self, total: int, already: int) -> None:
+        from tqdm import tqdm  # type: ignore[import-untyped]  # no types-tqdm in the dev deps
+
         self._bar = tqdm(
             total=total,
             initial=already,
@@ -159,6 +159,8 @@ def stderr_notice(message: str) -> None:
     ``tqdm.write`` clears a progress bar on the same stream first and redraws it after, so
     the line never tears the bar; without a bar it is a plain line.
     """
+    from tqdm import tqdm  # here: library use never loads tqdm
+
     tqdm.write(f"closecsv: {message}", file=sys.stderr)
 
 

@@ -43,7 +43,7 @@ from typing import IO, TYPE_CHECKING, cast
 
 import polars as pl
 
-from closecsv.errors import FatalError
+from closecsv.errors import FatalError, InputError
 
 if TYPE_CHECKING:
     from closecsv.report import Outcomes, ReportPaths
@@ -237,3 +237,49 @@ def _text(table: pl.DataFrame) -> pl.LazyFrame:
     texts = [c for c, t in table.schema.items() if t == pl.String]
     empty = table.select((pl.col(texts) == "").any())
     return table.lazy().with_columns(pl.col(c).replace("", None) for c in texts if empty[c][0])
+
+
+def write_new_file(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` as a new file, as the results and errors files are created:
+    never over an existing file, never through a symlink (dangling or not); nothing is left
+    behind when the write fails.  Problems are :class:`InputError` (exit 2)."""
+    if path.is_symlink():
+        raise InputError(
+            f"{path} is a symbolic link; refusing to write through it",
+            hint="remove the link or choose another name",
+        )
+    try:
+        fh = create_new_file(path)
+    except FileExistsError:
+        raise InputError(f"{path} exists", hint="choose another name or remove the file") from None
+    except OSError as exc:
+        raise InputError(
+            f"cannot write {path}: {exc.strerror or exc}",
+            hint="choose a folder that exists and that you can write to",
+        ) from None
+    try:
+        with fh:
+            fh.write(text.encode("utf-8"))
+    except OSError as exc:
+        path.unlink(missing_ok=True)
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def check_report_dir(folder: Path, given: bool) -> None:
+    """Check, before anything is read or sent, that the reports and journal can be written
+    in ``folder`` (or created there, by the run, when it does not exist yet): its nearest
+    existing ancestor must be a writable folder.  Nothing is created here.  :class:`InputError`
+    (exit 2) otherwise."""
+    what = f"--report-dir {folder}" if given else f"the folder of FILE ({folder})"
+    hint = "pass --report-dir with a folder you can write to"
+    existing = folder
+    while not os.path.lexists(existing) and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(
+            f"cannot use {what}: {existing} is not a folder; nothing was sent", hint=hint
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(
+            f"cannot use {what}: {existing} is not writable; nothing was sent", hint=hint
+        )

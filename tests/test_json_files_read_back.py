@@ -113,7 +113,9 @@ def test_a_file_of_another_version_is_refused(written: dict[str, Path], tmp_path
     assert "is version 2; this closecsv reads version 1" in refused(load_receipt, newer)
 
 
-def test_a_file_without_version_reads_as_version_1(written: dict[str, Path], tmp_path: Path) -> None:
+def test_a_file_without_version_reads_as_version_1(
+    written: dict[str, Path], tmp_path: Path
+) -> None:
     def older(data: dict[str, Any]) -> None:
         del data["version"]
         data["added_later"] = {"ignored": True}
@@ -151,7 +153,7 @@ def test_damaged_manifests_are_refused_naming_the_field(
     cases = [
         (no_types, 'no "types" field'),
         (text_rows, '"types.1.rows": input should be a valid integer (found "12")'),
-        (naive_until, '"until": \'2024-05-01T10:00:00\' has no UTC offset'),
+        (naive_until, "\"until\": '2024-05-01T10:00:00' has no UTC offset"),
     ]
     for change, expected in cases:
         path = copy_with(written["manifest"], tmp_path / f"{change.__name__}.json", change)

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from conftest import FakeClock
 from pytest_httpx import HTTPXMock
 from test_adversarial_faults_import import PREFIX, Env, Faulty, results, write_calls
@@ -21,6 +22,8 @@ from closecsv import cli
 from closecsv.client import CloseClient
 from closecsv.config import ApiKey
 from closecsv.errors import ApiError, OutcomeUnknown
+from closecsv.export_routes import Scope, Window, estimate
+from closecsv.kinds import ACTIVITIES
 from closecsv.resolve import Resolver
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
 from closecsv.schema import Schema
@@ -182,3 +185,82 @@ def test_schema_on_a_type_list_without_its_list_exits_3_naming_it(
     assert result.exit_code == 3, result.output
     assert "closecsv: error: GET custom_activity/: " in result.stderr
     assert "no 'data' field" in result.stderr and "Traceback" not in result.stderr
+
+
+def _run_schema(monkeypatch: pytest.MonkeyPatch, part: str, body: Any) -> Result:
+    """``closecsv schema --json`` on the seed sandbox, the requests whose path holds ``part``
+    answered ``body``."""
+    with Sandbox() as sandbox:
+        inner = sandbox.transport()
+
+        def handle(request: httpx.Request) -> httpx.Response:
+            if part in request.url.path:
+                return httpx.Response(200, json=body)
+            return inner.handle_request(request)
+
+        made = functools.partial(CloseClient, transport=httpx.MockTransport(handle))
+        monkeypatch.setattr(cli, "CloseClient", made)
+        return CliRunner().invoke(
+            cli.main,
+            ["--api-url", "http://127.0.0.1:9/api/v1/", "schema", "--json"],
+            env={"CLOSE_API_KEY": SANDBOX_API_KEY},
+        )
+
+
+@pytest.mark.parametrize(
+    ("part", "body", "endpoint", "said"),
+    [
+        ("/custom_activity/", {"data": [{"name": "Call"}]}, "custom_activity/", "no 'data.0.id'"),
+        ("/custom_object_type/", {"data": [{"id": 7}]}, "custom_object_type/", "'data.0.id' is 7"),
+        ("/custom_field_schema/activity/", {}, "custom_field_schema/activity/", "no 'fields'"),
+        (
+            "/custom_field_schema/custom_object/",
+            {"fields": [{"id": "cf_1", "type": "text"}]},
+            "custom_field_schema/custom_object/",
+            "no 'fields.0.name' field",
+        ),
+        (
+            "/custom_field_schema/activity/",
+            {"fields": [{"name": "Outcome"}]},
+            "custom_field_schema/activity/",
+            "no 'fields.0.id' field",
+        ),
+    ],
+)
+def test_a_type_or_field_answer_without_what_closecsv_reads_exits_3_naming_it(
+    monkeypatch: pytest.MonkeyPatch, part: str, body: Any, endpoint: str, said: str
+) -> None:
+    result = _run_schema(monkeypatch, part, body)
+    assert result.exit_code == 3, result.output
+    assert f"closecsv: error: GET {endpoint}" in result.stderr
+    assert "the answer does not have the shape Close gives" in result.stderr
+    assert said in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_fields_close_adds_to_types_and_field_definitions_are_kept_not_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    field = {"id": "cf_new", "name": "Region", "type": "text", "added_by_close": {"x": [1]}}
+    result = _run_schema(
+        monkeypatch, "/custom_field_schema/", {"fields": [field], "paging": {"next": None}}
+    )
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert {f["column"] for t in shown["activities"] for f in t["fields"]} == {"custom.Region"}
+
+
+@pytest.mark.parametrize(
+    ("body", "said"), [({"has_more": False}, "no 'data' field"), ({"data": None}, "'data' is null")]
+)
+def test_the_org_route_probe_without_its_list_is_one_clear_error(
+    httpx_mock: HTTPXMock, client: CloseClient, body: dict[str, Any], said: str
+) -> None:
+    """Read as an empty page, such an answer would make the org-wide route look cheap."""
+    httpx_mock.add_response(method="POST", json={"data": [], "count": {"total": 3}})
+    httpx_mock.add_response(method="POST", status_code=400, json={"error": "cannot count"})
+    httpx_mock.add_response(method="GET", json=body)
+    scope = Scope(ACTIVITIES, ("actitype_1",), Window())
+    with pytest.raises(ApiError, match=r"^GET activity/custom/: the answer does not") as info:
+        estimate(client, scope, leads=5)
+    assert said in str(info.value) and info.value.exit_code == 3

@@ -38,6 +38,7 @@ from closecsv.api import Api
 from closecsv.errors import RequestRejected
 from closecsv.kinds import ACTIVITIES, Kind
 from closecsv.paging import Window as PagingWindow
+from closecsv.shapes import ListPage, require
 
 LIST_PAGE = 100
 SEARCH_PAGE = 200
@@ -198,10 +199,11 @@ def _probe(api: Api, scope: Scope, threshold: int) -> int | None:
     """``threshold - 1`` when the org-wide list ends before ``threshold``; None otherwise."""
     params = {**scope.window.params(), "_limit": 1, "_skip": max(threshold - 1, 0)}
     try:
-        page = api.get(scope.kind.instance_path, params)
+        body = api.get(scope.kind.instance_path, params)
     except RequestRejected:
         return None
-    return None if page.get("data") else max(threshold - 1, 0)
+    page = require(ListPage, body, f"GET {scope.kind.instance_path}")
+    return None if page.data else max(threshold - 1, 0)
 
 
 def batched(items: Iterable[dict[str, Any]], size: int = BATCH) -> Iterator[list[dict[str, Any]]]:

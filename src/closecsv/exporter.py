@@ -53,6 +53,7 @@ from closecsv.export_routes import (
 )
 from closecsv.export_rows import Flattener, parse_timestamp
 from closecsv.export_state import ExportState, Mark
+from closecsv.json_files import Manifest, dump
 from closecsv.kinds import Kind
 from closecsv.progress import NullProgress, Progress
 from closecsv.resolve import Resolver
@@ -325,16 +326,18 @@ def _describe(route: str, guess: Estimate) -> str:
 
 
 def _finish(report: ExportReport, scope: Scope, state: ExportState | None, run: _Run) -> None:
-    manifest = {
-        "kind": scope.kind.name,
-        "route": report.route,
-        "since": _iso(scope.window.since),
-        "until": _iso(scope.window.until),
-        "formula_escaped": not run.options.raw and run.options.format == "csv",
-        "multi_separator": run.options.separator,
-        "types": report.types,
-    }
-    write_atomic_text(report.out_dir / report.manifest, json.dumps(manifest, indent=2) + "\n")
+    manifest = Manifest.model_validate(
+        {
+            "kind": scope.kind.name,
+            "route": report.route,
+            "since": _iso(scope.window.since),
+            "until": _iso(scope.window.until),
+            "formula_escaped": not run.options.raw and run.options.format == "csv",
+            "multi_separator": run.options.separator,
+            "types": report.types,
+        }
+    )
+    write_atomic_text(report.out_dir / report.manifest, dump(manifest))
     if state is not None:
         marks = {
             e.info.id: (e.info.name, e.mark) for e in run.exports.values() if e.mark is not None

@@ -26,6 +26,7 @@ from typing import Any, Protocol, overload
 import polars as pl
 
 from closecsv.errors import FatalError
+from closecsv.json_files import Receipt
 from closecsv.report_files import Dialect, ReportWriter
 from closecsv.wording import duration, plural
 
@@ -265,32 +266,34 @@ def _stop_lines(report: ImportReport) -> list[str]:
 
 
 def receipt(report: ImportReport) -> dict[str, Any]:
-    """The ``--json`` run receipt (stdout)."""
+    """The ``--json`` run receipt (stdout), checked by its model (``load_receipt`` reads it)."""
     finished = report.elapsed
     rows_done = sum(n for s, n in report.counts().items() if s != "skipped")
-    return {
-        "command": "validate" if report.dry_run else "import",
-        "kind": report.kind,
-        "input": {
-            "path": str(report.source),
-            "sha256": report.input_sha256,
-            "rows": len(report.results),
-        },
-        "dry_run": report.dry_run,
-        "counts": report.counts(),
-        "started_at": report.started_at.astimezone(UTC).isoformat(),
-        "elapsed_seconds": round(finished, 3),
-        "rows_per_second": round(rows_done / finished, 2) if finished > 0 else None,
-        "requests": report.requests,
-        "lookups": report.lookups,
-        "rate_limited": report.rate_limited,
-        "exit_code": report.exit_code,
-        "interrupted": report.interrupted,
-        "error": report.fatal.message if report.fatal is not None else None,
-        "files": {
-            "results": str(report.paths.results),
-            "errors": str(report.paths.errors) if report.failed else None,
-            "journal": None if report.dry_run else str(report.paths.journal),
-        },
-        "warnings": list(report.warnings),
-    }
+    return Receipt.model_validate(
+        {
+            "command": "validate" if report.dry_run else "import",
+            "kind": report.kind,
+            "input": {
+                "path": str(report.source),
+                "sha256": report.input_sha256,
+                "rows": len(report.results),
+            },
+            "dry_run": report.dry_run,
+            "counts": report.counts(),
+            "started_at": report.started_at.astimezone(UTC).isoformat(),
+            "elapsed_seconds": round(finished, 3),
+            "rows_per_second": round(rows_done / finished, 2) if finished > 0 else None,
+            "requests": report.requests,
+            "lookups": report.lookups,
+            "rate_limited": report.rate_limited,
+            "exit_code": report.exit_code,
+            "interrupted": report.interrupted,
+            "error": report.fatal.message if report.fatal is not None else None,
+            "files": {
+                "results": str(report.paths.results),
+                "errors": str(report.paths.errors) if report.failed else None,
+                "journal": None if report.dry_run else str(report.paths.journal),
+            },
+            "warnings": list(report.warnings),
+        }
+    ).model_dump(mode="json")

@@ -3,7 +3,9 @@
 A type's ``fields[]`` in ``GET /custom_activity/`` lacks ``choices`` and shared fields
 (REFERENCE §5.6, §8.9–10), so every type's full field list comes from
 ``GET /custom_field_schema/<kind>/<type id>/``, which lists regular and shared fields in the
-type's own order.  Field lists are fetched lazily, once per type.
+type's own order.  Field lists are fetched lazily, once per type.  Both answers are checked
+as they come in (``shapes.TypeList``, ``shapes.FieldSchema``): a type without an ``id`` or a
+field without an ``id`` or ``name`` is an ``ApiError`` (exit 3) naming the endpoint and field.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any, Protocol
 
 from closecsv.errors import InputError
 from closecsv.kinds import ACTIVITIES, OBJECTS, Kind
-from closecsv.shapes import ListPage, require
+from closecsv.shapes import FieldDef, FieldSchema, TypeEntry, TypeList, require
 
 FIELD_TYPES = (
     "text",
@@ -59,18 +61,18 @@ class FieldInfo:
         return f"{CUSTOM_PREFIX}{self.id}"
 
     @classmethod
-    def from_api(cls, raw: Mapping[str, Any]) -> FieldInfo:
-        choices = raw.get("choices")
+    def from_api(cls, raw: FieldDef) -> FieldInfo:
+        choices = raw.choices
         return cls(
-            id=str(raw["id"]),
-            name=str(raw["name"]),
-            type=str(raw.get("type", "text")),
-            multiple=bool(raw.get("accepts_multiple_values", False)),
-            required=bool(raw.get("required", False)),
+            id=raw.id,
+            name=raw.name,
+            type=raw.type,
+            multiple=bool(raw.accepts_multiple_values),
+            required=bool(raw.required),
             choices=tuple(str(c) for c in choices) if choices is not None else None,
-            referenced_type_id=raw.get("referenced_custom_type_id"),
-            is_shared=bool(raw.get("is_shared", False)),
-            description=raw.get("description"),
+            referenced_type_id=raw.referenced_custom_type_id,
+            is_shared=bool(raw.is_shared),
+            description=raw.description,
         )
 
 
@@ -102,28 +104,28 @@ class Schema:
     """Types of both kinds.  ``fields_of`` loads a type's field list on first use."""
 
     client: Getter
-    _raw_types: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    _raw_types: dict[str, list[TypeEntry]] = field(default_factory=dict)
     _types: dict[tuple[str, str], TypeInfo] = field(default_factory=dict)
 
-    def raw_types(self, kind: Kind) -> list[dict[str, Any]]:
+    def raw_types(self, kind: Kind) -> list[TypeEntry]:
         if kind.name not in self._raw_types:
             body = self.client.get(kind.type_list_path)
-            page = require(ListPage, body, f"GET {kind.type_list_path}")
+            page = require(TypeList, body, f"GET {kind.type_list_path}")
             self._raw_types[kind.name] = list(page.data)
         return self._raw_types[kind.name]
 
-    def type_info(self, kind: Kind, raw: Mapping[str, Any]) -> TypeInfo:
-        key = (kind.name, str(raw["id"]))
+    def type_info(self, kind: Kind, raw: TypeEntry) -> TypeInfo:
+        key = (kind.name, raw.id)
         if key not in self._types:
-            body = self.client.get(f"{kind.field_schema_path}{raw['id']}/")
-            fields = tuple(FieldInfo.from_api(f) for f in body.get("fields", []))
+            path = f"{kind.field_schema_path}{raw.id}/"
+            answer = require(FieldSchema, self.client.get(path), f"GET {path}")
             self._types[key] = TypeInfo(
                 kind=kind,
-                id=str(raw["id"]),
-                name=str(raw.get("name", raw["id"])),
-                fields=fields,
-                description=raw.get("description"),
-                is_archived=bool(raw.get("is_archived", False)),
+                id=raw.id,
+                name=raw.name if raw.name is not None else raw.id,
+                fields=tuple(FieldInfo.from_api(f) for f in answer.fields),
+                description=raw.description,
+                is_archived=bool(raw.is_archived),
             )
         return self._types[key]
 
@@ -131,23 +133,23 @@ class Schema:
         return [
             self.type_info(kind, raw)
             for raw in self.raw_types(kind)
-            if include_archived or not raw.get("is_archived", False)
+            if include_archived or not raw.is_archived
         ]
 
     def find(self, kind: Kind, ref: str) -> TypeInfo:
         """A type by exact name or id; an :class:`InputError` with suggestions otherwise."""
         raws = self.raw_types(kind)
-        by_id = [r for r in raws if r.get("id") == ref]
-        by_name = [r for r in raws if r.get("name") == ref]
+        by_id = [r for r in raws if r.id == ref]
+        by_name = [r for r in raws if r.name == ref]
         if by_id or len(by_name) == 1:
             return self.type_info(kind, (by_id or by_name)[0])
         if by_name:
-            ids = ", ".join(str(r["id"]) for r in by_name)
+            ids = ", ".join(r.id for r in by_name)
             raise InputError(
                 f"{len(by_name)} {kind.noun} types are named {ref!r} ({ids})",
                 hint="give the type by its id instead of its name",
             )
-        names = [str(r.get("name")) for r in raws]
+        names = [r.name if r.name is not None else r.id for r in raws]
         raise InputError(
             f"unknown {kind.noun} type {ref!r}",
             hint=suggest(ref, names) or f"known types: {', '.join(names) or 'none'}",

@@ -8,7 +8,10 @@ and only the fields closecsv reads are checked:
   unknown, never as a success);
 * ``GET me/`` names the key's user and at least one organization (:class:`Me`);
 * an offset-paged list holds its ``data`` list of objects (:class:`ListPage`), a search page
-  the same plus its ``cursor`` (:class:`SearchPage`).
+  the same plus its ``cursor`` (:class:`SearchPage`);
+* a type list (``GET custom_activity/``, ``GET custom_object_type/``) holds objects with an
+  ``id`` (:class:`TypeList`), and a type's field schema (``GET custom_field_schema/…``) its
+  ``fields``, each with an ``id`` and a ``name`` (:class:`FieldSchema`).
 
 :func:`require` turns a wrong shape into one :class:`ApiError` (exit 3) naming the endpoint
 and the missing or wrong field, instead of a ``KeyError`` deep in the caller.
@@ -70,6 +73,41 @@ class SearchPage(_Answer):
 
     data: Objects
     cursor: StrictStr | None = None
+
+
+class TypeEntry(_Answer):
+    """One custom activity or custom object type; its ``name`` defaults to its id."""
+
+    id: StrictStr = Field(min_length=1)
+    name: StrictStr | None = None
+    description: StrictStr | None = None
+    is_archived: bool | None = False
+
+
+class TypeList(_Answer):
+    """``GET custom_activity/`` or ``GET custom_object_type/``: every type of one kind."""
+
+    data: list[TypeEntry]
+
+
+class FieldDef(_Answer):
+    """One field of a type's schema; the optional settings read by ``schema.FieldInfo``."""
+
+    id: StrictStr = Field(min_length=1)
+    name: StrictStr = Field(min_length=1)
+    type: StrictStr = "text"
+    accepts_multiple_values: bool | None = False
+    required: bool | None = False
+    choices: list[StrictStr | int | float] | None = None
+    referenced_custom_type_id: StrictStr | None = None
+    is_shared: bool | None = False
+    description: StrictStr | None = None
+
+
+class FieldSchema(_Answer):
+    """``GET custom_field_schema/<kind>/<type id>/``: the type's regular and shared fields."""
+
+    fields: list[FieldDef]
 
 
 def problem(model: type[BaseModel], body: Any) -> str | None:

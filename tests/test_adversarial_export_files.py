@@ -16,15 +16,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-import closecsv.export_files as export_files
+import closecsv.files.outputs as export_files
 from closecsv.cli import main
-from closecsv.client import CloseClient
-from closecsv.config import ApiKey
+from closecsv.close.client import CloseClient
+from closecsv.close.config import ApiKey
+from closecsv.close.kinds import ACTIVITIES
+from closecsv.close.schema import Schema
 from closecsv.errors import FatalError
-from closecsv.exporter import ExportOptions, run_export
-from closecsv.kinds import ACTIVITIES
+from closecsv.exporting.exporter import ExportOptions, run_export
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
-from closecsv.schema import Schema
 
 FILE = "Discovery_Call.csv"
 

@@ -16,17 +16,19 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from closecsv.client import CloseClient
-from closecsv.config import ApiKey
-from closecsv.exporter import ExportOptions, run_export
-from closecsv.importer import Settings, execute_plan
-from closecsv.kinds import ACTIVITIES
-from closecsv.plan import ImportOptions, build_plan
+from closecsv.close.client import CloseClient
+from closecsv.close.config import ApiKey
+from closecsv.close.kinds import ACTIVITIES
+from closecsv.close.schema import Schema
+from closecsv.exporting.exporter import ExportOptions, run_export
+from closecsv.files.cells import FORMULA_TRIGGERS, unneutralise
+from closecsv.importing.executor import Settings
+from closecsv.importing.importer import execute_plan
+from closecsv.importing.options import ImportOptions
+from closecsv.importing.plan import build_plan
+from closecsv.importing.report import ImportReport
 from closecsv.progress import NullProgress
-from closecsv.report import ImportReport
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
-from closecsv.schema import Schema
-from closecsv.values import FORMULA_TRIGGERS, unneutralise
 
 CHARS = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
 PLAIN = st.text(CHARS, min_size=1, max_size=40)

@@ -25,10 +25,10 @@ import pytest
 from conftest import FakeClock
 from pytest_httpx import HTTPXMock
 
-from closecsv.client import CloseClient
-from closecsv.config import ApiKey
+from closecsv.close.client import CloseClient
+from closecsv.close.config import ApiKey
+from closecsv.close.pacing import MAX_WAIT
 from closecsv.errors import ApiError, OutcomeUnknown
-from closecsv.pacing import MAX_WAIT
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
 
 BASE = "https://api.close.test/api/v1/"

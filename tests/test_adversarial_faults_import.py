@@ -20,18 +20,20 @@ import httpx
 import pytest
 from conftest import FakeClock
 
-from closecsv.client import CloseClient
-from closecsv.config import ApiKey
+from closecsv.close.client import CloseClient
+from closecsv.close.config import ApiKey
+from closecsv.close.kinds import ACTIVITIES
+from closecsv.close.schema import Schema
 from closecsv.errors import ApiError, AuthError, FatalError
-from closecsv.importer import Settings, execute_plan
-from closecsv.job import Job
-from closecsv.journal import Journal
-from closecsv.kinds import ACTIVITIES
-from closecsv.plan import ImportOptions, Plan, build_plan
+from closecsv.importing.executor import Settings
+from closecsv.importing.importer import execute_plan
+from closecsv.importing.job import Job
+from closecsv.importing.journal import Journal
+from closecsv.importing.options import ImportOptions
+from closecsv.importing.plan import Plan, build_plan
+from closecsv.importing.report import ImportReport
 from closecsv.progress import NullProgress
-from closecsv.report import ImportReport
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
-from closecsv.schema import Schema
 
 PREFIX = "FAULT-"
 HTML = b"<html><head><title>502 Bad Gateway</title></head><body><h1>nginx</h1></body></html>"
@@ -298,7 +300,7 @@ def test_a_full_disk_under_the_journal_stops_the_run_and_the_rerun_finishes(
 def test_a_full_disk_under_the_reports_is_a_clear_error_and_the_rerun_rewrites_them(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import closecsv.report_files as report_files
+    import closecsv.importing.report_files as report_files
 
     path = write_calls(env.tmp / "calls.csv", env.sandbox, 10)
     monkeypatch.setattr(report_files, "create_new_file", lambda _p: open("/dev/full", "w"))  # noqa: SIM115

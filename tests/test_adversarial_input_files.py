@@ -19,7 +19,7 @@ from adversarial_input import Harness, Run, serve
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from closecsv.csvio import read_table
+from closecsv.files.csvio import read_table
 
 HEAD = "custom_activity_type,lead_email,custom.Outcome,custom.Reference Code,custom.Notes"
 ROW = "Discovery Call,{e0},Interested,R-{n},{notes}"

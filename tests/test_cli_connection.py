@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from closecsv.cli import main
-from closecsv.config import ApiKey, load_settings, normalize_api_url
+from closecsv.close.config import ApiKey, load_settings, normalize_api_url
 from closecsv.errors import ConfigError
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
 

@@ -24,7 +24,8 @@ import pytest
 from click.testing import CliRunner
 
 from closecsv import cli
-from closecsv.client import CloseClient
+from closecsv.cli import context as cli_context
+from closecsv.close.client import CloseClient
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
 from tests.conftest import FakeClock
 
@@ -343,7 +344,7 @@ def test_hostile_input_ends_in_one_message_and_its_exit_code(
     client = functools.partial(
         CloseClient, transport=transport, clock=fake_clock, sleep=fake_clock.sleep
     )
-    monkeypatch.setattr(cli, "CloseClient", client)
+    monkeypatch.setattr(cli_context, "CloseClient", client)
     before = instances(sandbox)
 
     result = CliRunner().invoke(

@@ -18,12 +18,13 @@ from pytest_httpx import HTTPXMock
 from test_adversarial_faults_import import PREFIX, Env, Faulty, results, write_calls
 
 from closecsv import cli
-from closecsv.client import CloseClient
-from closecsv.config import ApiKey
+from closecsv.cli import context as cli_context
+from closecsv.close.client import CloseClient
+from closecsv.close.config import ApiKey
+from closecsv.close.schema import Schema
 from closecsv.errors import ApiError, OutcomeUnknown
-from closecsv.resolve import Resolver
+from closecsv.importing.resolve import Resolver
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
-from closecsv.schema import Schema
 
 BASE = "https://api.close.test/api/v1/"
 
@@ -173,7 +174,9 @@ def test_schema_on_a_type_list_without_its_list_exits_3_naming_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     with Sandbox() as sandbox:
-        monkeypatch.setattr(cli, "CloseClient", _answering(sandbox, "/custom_activity/", {}))
+        monkeypatch.setattr(
+            cli_context, "CloseClient", _answering(sandbox, "/custom_activity/", {})
+        )
         result = CliRunner().invoke(
             cli.main,
             ["--api-url", "http://127.0.0.1:9/api/v1/", "schema"],

@@ -15,8 +15,9 @@ from conftest import FakeClock
 from pytest_httpx import HTTPXMock, IteratorStream
 
 from closecsv import cli
-from closecsv.client import MAX_BODY_BYTES, CloseClient
-from closecsv.config import ApiKey
+from closecsv.cli import context as cli_context
+from closecsv.close.client import MAX_BODY_BYTES, CloseClient
+from closecsv.close.config import ApiKey
 from closecsv.errors import ApiError
 from closecsv.sandbox import SANDBOX_API_KEY
 
@@ -97,7 +98,9 @@ def test_an_endless_answer_through_the_cli_exits_3_without_a_traceback(
         return httpx.Response(200, stream=IteratorStream(Endless(b" " * MIB)))
 
     transport = httpx.MockTransport(endless)
-    monkeypatch.setattr(cli, "CloseClient", functools.partial(CloseClient, transport=transport))
+    monkeypatch.setattr(
+        cli_context, "CloseClient", functools.partial(CloseClient, transport=transport)
+    )
     result = CliRunner().invoke(
         cli.main,
         ["--api-url", "http://127.0.0.1:9/api/v1/", "schema"],

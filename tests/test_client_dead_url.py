@@ -20,8 +20,9 @@ from conftest import FakeClock
 from pytest_httpx import HTTPXMock
 
 from closecsv import cli
-from closecsv.client import CloseClient
-from closecsv.config import ApiKey
+from closecsv.cli import context as cli_context
+from closecsv.close.client import CloseClient
+from closecsv.close.config import ApiKey
 from closecsv.errors import ApiError, ConfigError, NotFound
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
 
@@ -48,7 +49,7 @@ def slept(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The CLI's client sleeps into this list (full jitter at its cap) instead of waiting."""
     waits: list[float] = []
     made = functools.partial(CloseClient, sleep=waits.append, rng=TopJitter(), timeout=5.0)
-    monkeypatch.setattr(cli, "CloseClient", made)
+    monkeypatch.setattr(cli_context, "CloseClient", made)
     return waits
 
 

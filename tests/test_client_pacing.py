@@ -15,10 +15,9 @@ import httpx
 import pytest
 from pytest_httpx import HTTPXMock
 
-from closecsv.client import CloseClient
-from closecsv.config import ApiKey
-from closecsv.errors import ApiError
-from closecsv.pacing import (
+from closecsv.close.client import CloseClient
+from closecsv.close.config import ApiKey
+from closecsv.close.pacing import (
     MAX_WAIT,
     Pacer,
     RateLimit,
@@ -27,6 +26,7 @@ from closecsv.pacing import (
     parse_retry_after,
     throttle_wait,
 )
+from closecsv.errors import ApiError
 
 BASE = "https://api.close.test/api/v1/"
 

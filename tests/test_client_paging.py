@@ -13,10 +13,10 @@ import httpx
 import pytest
 from pytest_httpx import HTTPXMock
 
-from closecsv.client import CloseClient
-from closecsv.config import ApiKey
+from closecsv.close.client import CloseClient
+from closecsv.close.config import ApiKey
+from closecsv.close.paging import KNOWN_LIMITS, EndpointLimits, Window
 from closecsv.errors import ApiError
-from closecsv.paging import KNOWN_LIMITS, EndpointLimits, Window
 
 BASE = "https://api.close.test/api/v1/"
 START = datetime(2024, 1, 1, tzinfo=UTC)

@@ -13,8 +13,8 @@ import pytest
 from pytest_httpx import HTTPXMock, IteratorStream
 
 from closecsv import __version__
-from closecsv.client import CloseClient
-from closecsv.config import ApiKey
+from closecsv.close.client import CloseClient
+from closecsv.close.config import ApiKey
 from closecsv.errors import ApiError, AuthError, NotFound, OutcomeUnknown, RequestRejected
 
 KEY = "api_4xSecretKeyDoNotLeak.9f8e7d"
@@ -287,9 +287,9 @@ def test_debug_log_has_method_path_status_and_no_headers(
 ) -> None:
     httpx_mock.add_response(status_code=503)
     httpx_mock.add_response(json={})
-    with caplog.at_level(logging.DEBUG, logger="closecsv.client"):
+    with caplog.at_level(logging.DEBUG, logger="closecsv.close.client"):
         make_client().get("me/")
-    lines = [r.getMessage() for r in caplog.records if r.name == "closecsv.client"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "closecsv.close.client"]
     assert [line.split(" in ")[0] for line in lines] == ["GET me/ -> 503", "GET me/ -> 200"]
     assert not any(s in caplog.text for s in SECRET_FORMS)
     assert "authorization" not in caplog.text.lower()

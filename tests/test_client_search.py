@@ -12,8 +12,8 @@ import httpx
 import pytest
 from pytest_httpx import HTTPXMock
 
-from closecsv.client import CloseClient
-from closecsv.config import ApiKey
+from closecsv.close.client import CloseClient
+from closecsv.close.config import ApiKey
 from closecsv.errors import ApiError, RequestRejected
 
 BASE = "https://api.close.test/api/v1/"

@@ -17,12 +17,12 @@ from conftest import FakeClock
 from pytest_httpx import HTTPXMock, IteratorStream
 from test_adversarial_faults_import import PREFIX, Env, make_env, write_calls
 
-from closecsv.client import CloseClient
-from closecsv.config import ApiKey
+from closecsv.close.client import CloseClient
+from closecsv.close.config import ApiKey
+from closecsv.close.retrying import TIMEOUT_BUDGET
+from closecsv.close.schema import Schema
 from closecsv.errors import ApiError, OutcomeUnknown
-from closecsv.retrying import TIMEOUT_BUDGET
 from closecsv.sandbox import SANDBOX_API_KEY
-from closecsv.schema import Schema
 
 BASE = "https://api.close.test/api/v1/"
 

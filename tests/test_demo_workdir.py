@@ -7,7 +7,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from closecsv.cli import main
-from closecsv.demo import MARKER, prepare_workdir
+from closecsv.cli.demo import MARKER, prepare_workdir
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

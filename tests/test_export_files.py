@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from closecsv.errors import InputError
-from closecsv.export_files import (
+from closecsv.files.outputs import (
     MAX_STEM,
     AtomicFile,
     file_names,

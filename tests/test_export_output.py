@@ -16,12 +16,12 @@ import httpx
 import polars as pl
 import pytest
 
-from closecsv.client import CloseClient
-from closecsv.config import ApiKey
-from closecsv.exporter import ExportOptions, ExportReport, run_export
-from closecsv.kinds import ACTIVITIES, OBJECTS, Kind
+from closecsv.close.client import CloseClient
+from closecsv.close.config import ApiKey
+from closecsv.close.kinds import ACTIVITIES, OBJECTS, Kind
+from closecsv.close.schema import Schema
+from closecsv.exporting.exporter import ExportOptions, ExportReport, run_export
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
-from closecsv.schema import Schema
 
 URL = "http://sb.test/api/v1/"
 

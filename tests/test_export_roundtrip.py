@@ -13,17 +13,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from closecsv.client import CloseClient
-from closecsv.config import ApiKey
-from closecsv.exporter import ExportOptions, ExportReport, run_export
-from closecsv.importer import Settings, execute_plan
-from closecsv.kinds import ACTIVITIES, OBJECTS, Kind
-from closecsv.plan import ImportOptions, build_plan
+from closecsv.close.client import CloseClient
+from closecsv.close.config import ApiKey
+from closecsv.close.kinds import ACTIVITIES, OBJECTS, Kind
+from closecsv.close.schema import Schema
+from closecsv.exporting.exporter import ExportOptions, ExportReport, run_export
+from closecsv.files.cells import neutralise, unneutralise
+from closecsv.importing.executor import Settings
+from closecsv.importing.importer import execute_plan
+from closecsv.importing.options import ImportOptions
+from closecsv.importing.plan import build_plan
+from closecsv.importing.report import ImportReport
 from closecsv.progress import NullProgress
-from closecsv.report import ImportReport
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
-from closecsv.schema import Schema
-from closecsv.values import neutralise, unneutralise
 
 
 class Counting(httpx.BaseTransport):

@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from closecsv.client import CloseClient
-from closecsv.config import ApiKey
+from closecsv.close.client import CloseClient
+from closecsv.close.config import ApiKey
+from closecsv.close.kinds import ACTIVITIES, OBJECTS, Kind
+from closecsv.close.schema import Schema
 from closecsv.errors import ConfigError, InputError
-from closecsv.export_routes import Estimate
-from closecsv.exporter import ExportOptions, ExportReport, run_export
-from closecsv.kinds import ACTIVITIES, OBJECTS, Kind
+from closecsv.exporting.exporter import ExportOptions, ExportReport, run_export
+from closecsv.exporting.routes import Estimate
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
-from closecsv.schema import Schema
 
 
 @pytest.fixture(scope="module")

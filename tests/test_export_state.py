@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from closecsv.errors import InputError
-from closecsv.export_state import ExportState, Mark
+from closecsv.exporting.state import ExportState, Mark
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
 

@@ -13,15 +13,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from closecsv import exporter
 from closecsv.cli import main
-from closecsv.client import CloseClient
-from closecsv.config import ApiKey
+from closecsv.close.client import CloseClient
+from closecsv.close.config import ApiKey
+from closecsv.close.kinds import ACTIVITIES
+from closecsv.close.schema import Schema
 from closecsv.errors import InputError
-from closecsv.exporter import ExportOptions, run_export
-from closecsv.kinds import ACTIVITIES
+from closecsv.exporting import exporter
+from closecsv.exporting.exporter import ExportOptions, run_export
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
-from closecsv.schema import Schema
 
 T1 = datetime(2026, 11, 29, 4, 15, tzinfo=UTC)
 T2 = T1 + timedelta(hours=1)

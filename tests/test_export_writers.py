@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from closecsv.writers import CsvSink, ParquetSink
+from closecsv.files.writers import CsvSink, ParquetSink
 
 SCHEMA = {
     "id": pl.String,

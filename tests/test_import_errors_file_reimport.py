@@ -16,8 +16,14 @@ import polars as pl
 import pytest
 from adversarial_input import Harness, serve
 
-from closecsv.report import OUTCOME_SCHEMA, Outcomes, ReportPaths, RowResult, write_reports
-from closecsv.report_files import Dialect
+from closecsv.importing.report import (
+    OUTCOME_SCHEMA,
+    Outcomes,
+    ReportPaths,
+    RowResult,
+    write_reports,
+)
+from closecsv.importing.report_files import Dialect
 
 HEAD = "custom_activity_type;lead_email;custom.Outcome;custom.Reference Code;custom.Notes"
 EURO = ("--encoding", "cp1252", "--delimiter", ";")

@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from closecsv.cli import main
+from closecsv.close.kinds import ACTIVITIES
 from closecsv.errors import InputError
-from closecsv.headers import check_headers
-from closecsv.kinds import ACTIVITIES
+from closecsv.importing.headers import check_headers
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from closecsv.close.kinds import ACTIVITIES, OBJECTS
+from closecsv.close.schema import FieldInfo, TypeInfo
 from closecsv.errors import InputError
-from closecsv.headers import check_headers, load_map
-from closecsv.kinds import ACTIVITIES, OBJECTS
-from closecsv.schema import FieldInfo, TypeInfo
+from closecsv.importing.headers import check_headers, load_map
 
 OUTCOME = FieldInfo("cf_out", "Outcome", "choices", choices=("Interested", "Not interested"))
 REGION = FieldInfo("cf_reg", "Region", "choices", choices=("NA", "EMEA"), is_shared=True)

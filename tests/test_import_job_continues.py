@@ -16,7 +16,7 @@ from pathlib import Path
 from test_adversarial_faults_import import PREFIX, count_refs
 from test_import_cli import Cli, cli, rows
 
-from closecsv.job import Known, match
+from closecsv.importing.job import Known, match
 
 __all__ = ["cli"]  # the fixture, for pytest
 HEAD = ["custom_activity_type", "lead_id", "custom.Outcome", "custom.Reference Code"]
@@ -179,12 +179,13 @@ def test_only_failed_rows_let_the_options_change(cli: Cli) -> None:
 
 
 def _fingerprint_of(c: Cli, path: Path, **options: object) -> str:
-    from closecsv.client import CloseClient
-    from closecsv.config import ApiKey
-    from closecsv.kinds import ACTIVITIES
-    from closecsv.plan import ImportOptions, build_plan
+    from closecsv.close.client import CloseClient
+    from closecsv.close.config import ApiKey
+    from closecsv.close.kinds import ACTIVITIES
+    from closecsv.close.schema import Schema
+    from closecsv.importing.options import ImportOptions
+    from closecsv.importing.plan import build_plan
     from closecsv.sandbox import SANDBOX_API_KEY
-    from closecsv.schema import Schema
 
     client = CloseClient(ApiKey(SANDBOX_API_KEY), c.url)
     try:

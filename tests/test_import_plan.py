@@ -10,13 +10,14 @@ from typing import Any
 
 import pytest
 
-from closecsv.client import CloseClient
-from closecsv.config import ApiKey
+from closecsv.close.client import CloseClient
+from closecsv.close.config import ApiKey
+from closecsv.close.kinds import ACTIVITIES, OBJECTS
+from closecsv.close.schema import Schema
 from closecsv.errors import ConfigError, InputError
-from closecsv.kinds import ACTIVITIES, OBJECTS
-from closecsv.plan import ImportOptions, Plan, PlannedRow, build_plan
+from closecsv.importing.options import ImportOptions
+from closecsv.importing.plan import Plan, PlannedRow, build_plan
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
-from closecsv.schema import Schema
 
 
 @pytest.fixture

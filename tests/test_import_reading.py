@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from closecsv.csvio import LONG_ROW_HINT as LONG
-from closecsv.csvio import READ_ERROR, ROW, CsvTable, read_table
-from closecsv.csvio import SHORT_ROW_HINT as SHORT
 from closecsv.errors import InputError
+from closecsv.files.csvio import LONG_ROW_HINT as LONG
+from closecsv.files.csvio import READ_ERROR, ROW, CsvTable, read_table
+from closecsv.files.csvio import SHORT_ROW_HINT as SHORT
 
 
 def _read(tmp_path: Path, data: bytes, **kwargs: object) -> CsvTable:

@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 
-from closecsv.client import CloseClient
-from closecsv.config import ApiKey
-from closecsv.kinds import ACTIVITIES
-from closecsv.plan_rows import PlannedRow
-from closecsv.reconcile import Fields, Group, Reconciler
-from closecsv.report import RowResult
+from closecsv.close.client import CloseClient
+from closecsv.close.config import ApiKey
+from closecsv.close.kinds import ACTIVITIES
+from closecsv.close.schema import Schema
+from closecsv.importing.plan_rows import PlannedRow
+from closecsv.importing.reconcile import Fields, Group, Reconciler
+from closecsv.importing.report import RowResult
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
-from closecsv.schema import Schema
 
 LEAD = "lead_lagging"
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from closecsv.cli.progress import BarProgress, LogProgress, make_progress
 from closecsv.errors import AuthError
-from closecsv.progress import BarProgress, LogProgress, NullProgress, make_progress
-from closecsv.report import (
+from closecsv.importing.report import (
     OUTCOME_SCHEMA,
     ImportReport,
     Outcomes,
@@ -23,6 +23,7 @@ from closecsv.report import (
     summary_text,
     write_reports,
 )
+from closecsv.progress import NullProgress
 
 
 def write(

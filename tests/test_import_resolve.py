@@ -8,9 +8,9 @@ import httpx
 import polars as pl
 import pytest
 
-from closecsv.client import CloseClient
-from closecsv.config import ApiKey
-from closecsv.resolve import LEAD_ERROR, LEAD_ID, Resolver, e164
+from closecsv.close.client import CloseClient
+from closecsv.close.config import ApiKey
+from closecsv.importing.resolve import LEAD_ERROR, LEAD_ID, Resolver, e164
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
 
 COLUMNS = {s: s for s in ("lead_id", "lead_email", "lead_phone", "lead_name")}

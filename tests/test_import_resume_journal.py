@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from closecsv.errors import InputError
-from closecsv.job import Job, edited_error
-from closecsv.journal import Journal
+from closecsv.importing.job import Job, edited_error
+from closecsv.importing.journal import Journal
 
 FP = Job({"kind": '"activities"'}, {n: f"hash-{n}" for n in range(2, 10)})
 

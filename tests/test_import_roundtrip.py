@@ -1,4 +1,4 @@
-"""Random valid values survive an import and read back unchanged (values.api_to_cell).
+"""Random valid values survive an import and read back unchanged (exporting.cells.api_to_cell).
 
 A second import of the same values as updates of the created instance is a no-op: every
 row ``unchanged`` and no write sent.
@@ -17,14 +17,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from closecsv.client import CloseClient
-from closecsv.config import ApiKey
-from closecsv.importer import run_import
-from closecsv.kinds import ACTIVITIES, OBJECTS, Kind
-from closecsv.plan import ImportOptions
+from closecsv.close.client import CloseClient
+from closecsv.close.config import ApiKey
+from closecsv.close.kinds import ACTIVITIES, OBJECTS, Kind
+from closecsv.close.schema import Schema
+from closecsv.exporting.cells import api_to_cell
+from closecsv.files.cells import number_to_cell
+from closecsv.importing.importer import run_import
+from closecsv.importing.options import ImportOptions
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
-from closecsv.schema import Schema
-from closecsv.values import api_to_cell, number_to_cell
 
 COUNTER = itertools.count()
 SAFE_TEXT = st.text(

@@ -15,18 +15,19 @@ import httpx
 import polars as pl
 import pytest
 
-from closecsv.client import CloseClient
-from closecsv.config import ApiKey
+from closecsv.close.client import CloseClient
+from closecsv.close.config import ApiKey
+from closecsv.close.kinds import ACTIVITIES, OBJECTS, Kind
+from closecsv.close.schema import Schema, TypeInfo
 from closecsv.errors import AuthError
-from closecsv.importer import Settings, execute_plan
-from closecsv.job import Job
-from closecsv.journal import Journal
-from closecsv.kinds import ACTIVITIES, OBJECTS, Kind
+from closecsv.importing.executor import Settings
+from closecsv.importing.importer import execute_plan
+from closecsv.importing.job import Job
+from closecsv.importing.journal import Journal
+from closecsv.importing.report import OUTCOME_SCHEMA, ImportReport
+from closecsv.importing.report_files import Dialect
 from closecsv.progress import NullProgress
-from closecsv.report import OUTCOME_SCHEMA, ImportReport
-from closecsv.report_files import Dialect
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
-from closecsv.schema import Schema, TypeInfo
 
 LEADS = ["lead_a", "lead_b"]
 

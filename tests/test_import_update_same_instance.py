@@ -13,15 +13,16 @@ from click.testing import CliRunner
 from test_import_send import Env, Plan, existing_call, make_env, update_row
 
 from closecsv.cli import main
-from closecsv.client import CloseClient
-from closecsv.config import ApiKey
+from closecsv.close.client import CloseClient
+from closecsv.close.config import ApiKey
+from closecsv.close.kinds import ACTIVITIES
+from closecsv.close.schema import Schema
 from closecsv.errors import AuthError
-from closecsv.importer import run_import
-from closecsv.kinds import ACTIVITIES
-from closecsv.plan import ImportOptions, PlannedRow
+from closecsv.importing.importer import run_import
+from closecsv.importing.options import ImportOptions
+from closecsv.importing.plan import PlannedRow
+from closecsv.importing.updates import run_chain
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
-from closecsv.schema import Schema
-from closecsv.updates import run_chain
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from closecsv.cli import main
-from closecsv.resolve import _user_index
+from closecsv.close.schema import FieldInfo
+from closecsv.close.users import user_index
+from closecsv.importing.values import ValueOptions, convert_cells
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
-from closecsv.schema import FieldInfo
-from closecsv.values import ValueOptions, convert_cells
 
 NUMBER = FieldInfo("cf_n", "N", "number")
 DATETIME = FieldInfo("cf_d", "D", "datetime")
@@ -101,7 +101,7 @@ def _users(*names: tuple[str, str, str]) -> dict[str, str]:
     ]
     for person, (_, _, last) in zip(people, names, strict=True):
         person["last_name"] = last
-    return _user_index(people, people[0]["id"]).by_key
+    return user_index(people, people[0]["id"]).by_key
 
 
 def test_user_names_match_in_any_case_with_a_hint_for_unknown_ones() -> None:

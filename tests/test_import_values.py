@@ -10,16 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from closecsv.schema import FieldInfo
-from closecsv.values import (
-    FORMULA_TRIGGERS,
-    ValueOptions,
-    api_to_cell,
-    convert_cells,
-    neutralise,
-    same_value,
-    unneutralise,
-)
+from closecsv.close.schema import FieldInfo
+from closecsv.exporting.cells import api_to_cell
+from closecsv.files.cells import FORMULA_TRIGGERS, neutralise, unneutralise
+from closecsv.importing.values import ValueOptions, convert_cells, same_value
 
 USERS = {"user_a": "user_a", "ada@example.com": "user_a", "Ada Lovelace": "user_a",
          "user_g": "user_g", "grace@example.com": "user_g", "Grace Hopper": "user_g",

@@ -6,8 +6,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from closecsv.exporter import ExportReport
-from closecsv.progress import LogProgress
+from closecsv.cli.progress import LogProgress
+from closecsv.exporting.exporter import ExportReport
 
 
 def test_the_last_progress_line_and_the_export_summary_show_the_same_rate() -> None:

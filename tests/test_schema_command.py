@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from closecsv.cli import main
+from closecsv.close.kinds import ACTIVITIES
+from closecsv.close.schema import Schema
 from closecsv.errors import InputError
-from closecsv.kinds import ACTIVITIES
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
-from closecsv.schema import Schema
 
 
 @pytest.fixture(scope="module")

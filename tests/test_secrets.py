@@ -24,7 +24,8 @@ from click.testing import CliRunner
 from test_adversarial_faults_import import write_calls
 
 import closecsv
-from closecsv.cli import ARGV_KEY_WARNING, main
+from closecsv.cli import main
+from closecsv.cli.app import ARGV_KEY_WARNING
 from closecsv.sandbox import Sandbox
 from closecsv.sandbox.limits import FaultPlan
 

@@ -17,14 +17,16 @@ from pathlib import Path
 from conftest import FakeClock
 from test_adversarial_faults_import import PREFIX, count_refs, write_calls
 
-from closecsv.client import CloseClient
-from closecsv.config import ApiKey
-from closecsv.importer import Settings, execute_plan
-from closecsv.kinds import ACTIVITIES
-from closecsv.plan import ImportOptions, build_plan
+from closecsv.close.client import CloseClient
+from closecsv.close.config import ApiKey
+from closecsv.close.kinds import ACTIVITIES
+from closecsv.close.schema import Schema
+from closecsv.importing.executor import Settings
+from closecsv.importing.importer import execute_plan
+from closecsv.importing.options import ImportOptions
+from closecsv.importing.plan import build_plan
 from closecsv.progress import NullProgress
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
-from closecsv.schema import Schema
 
 ROWS = 3000
 BAD = frozenset(range(7, ROWS, 97))  # rows with an invalid choice: they must fail, alone

@@ -19,16 +19,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from closecsv.client import CloseClient
-from closecsv.config import ApiKey
+from closecsv.cli.progress import LogProgress
+from closecsv.close.client import CloseClient
+from closecsv.close.config import ApiKey
+from closecsv.close.kinds import ACTIVITIES, KINDS
+from closecsv.close.schema import Schema
 from closecsv.errors import AuthError, InputError
-from closecsv.importer import run_import
-from closecsv.kinds import ACTIVITIES, KINDS
-from closecsv.plan import ImportOptions
-from closecsv.progress import LogProgress
-from closecsv.report import ImportReport, Tally
+from closecsv.importing.importer import run_import
+from closecsv.importing.options import ImportOptions
+from closecsv.importing.report import ImportReport, Tally
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
-from closecsv.schema import Schema
 
 SAMPLES = Path(__file__).parent.parent / "sample_csvs"
 WHOLE = 1 << 40

@@ -1,3 +1,5 @@
 """closecsv: Close CRM custom activities and custom objects to and from CSV."""
 
-__version__ = "0.1.0"
+from closecsv.version import __version__
+
+__all__ = ["__version__"]

@@ -10,7 +10,8 @@ searches cost network time instead.  The child's RSS includes the sandbox's org 
 (its own child each time) and the fastest is compared, so a cold page cache or a busy
 machine does not decide the ratio; the peak RSS is the highest seen.
 
-A dry run of a file over 16 MB goes a slice at a time (``closecsv.dryrun``); ``--slice-mb``
+A dry run of a file over 16 MB goes a slice at a time (``closecsv.importing.dryrun``);
+``--slice-mb``
 changes the slice size, and a size above the file's reads it whole, for comparison.
 
 Usage: ``.venv/bin/python bench/validate_bench.py /tmp/big/big_1000000.csv /tmp/big/org.json``
@@ -57,13 +58,13 @@ def bare(path: Path) -> dict[str, Any]:
 
 
 def validate(path: Path, org: Path, slice_mb: float | None) -> dict[str, Any]:
-    from closecsv.client import CloseClient
-    from closecsv.config import ApiKey
-    from closecsv.importer import run_import
-    from closecsv.kinds import ACTIVITIES
-    from closecsv.plan import ImportOptions
+    from closecsv.close.client import CloseClient
+    from closecsv.close.config import ApiKey
+    from closecsv.close.kinds import ACTIVITIES
+    from closecsv.close.schema import Schema
+    from closecsv.importing.importer import run_import
+    from closecsv.importing.options import ImportOptions
     from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
-    from closecsv.schema import Schema
 
     sandbox = Sandbox(org)
     start_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

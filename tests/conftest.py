@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-# --- sandbox fixtures ---
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -10,6 +9,8 @@ import httpx
 import pytest
 
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
+from tests.helpers.clock import FakeClock
+from tests.helpers.import_cli import Cli
 
 
 @pytest.fixture(autouse=True)
@@ -19,22 +20,7 @@ def _clear_close_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CLOSE_API_URL", raising=False)
 
 
-class FakeClock:
-    """A monotonic clock that moves only when told; also a recording ``sleep``."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+# --- sandbox fixtures ---
 
 
 @pytest.fixture
@@ -74,3 +60,30 @@ def api(sandbox: Sandbox) -> Iterator[httpx.Client]:
 
 
 # --- end sandbox fixtures ---
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Iterator[Cli]:
+    sandbox = Sandbox()
+    with sandbox.serve() as url:
+        yield Cli(sandbox, url, tmp_path)
+    sandbox.close()
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[Sandbox, str]]:
+    """A fresh sandbox on a real socket, and its base URL."""
+    sandbox = Sandbox()
+    with sandbox.serve() as url:
+        yield sandbox, url
+    sandbox.close()
+
+
+@pytest.fixture(scope="module")
+def sandbox_url() -> Iterator[str]:
+    """The base URL of one sandbox on a real socket, shared by a module's tests (which must
+    not depend on each other's writes)."""
+    sandbox = Sandbox()
+    with sandbox.serve() as url:
+        yield url
+    sandbox.close()

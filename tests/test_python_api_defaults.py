@@ -14,9 +14,9 @@ import pytest
 
 import closecsv
 from closecsv.cli import main
-from closecsv.exporter import ExportOptions
-from closecsv.importer import Settings
-from closecsv.plan import ImportOptions
+from closecsv.exporting.exporter import ExportOptions
+from closecsv.importing.executor import Settings
+from closecsv.importing.options import ImportOptions
 
 CLI_ONLY = {"help", "quiet", "json"}  # rendering: the API returns data and prints nothing
 API_ONLY = {"api_key", "api_url", "progress"}  # group options / the callback

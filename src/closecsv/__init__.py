@@ -10,10 +10,6 @@ From Python (the same operations and defaults as the command line)::
 Importing the package is light: the work modules load when a function is first called.
 """
 
-import sys
-import types
-from typing import Any
-
 from closecsv.errors import (
     ApiError,
     AuthError,
@@ -35,22 +31,7 @@ from closecsv.library import (
     users,
     validate,
 )
-
-__version__ = "0.1.0"
-
-
-class _Package(types.ModuleType):
-    """Keeps ``closecsv.schema`` the function: importing the submodule of that name (which
-    the work modules do) would otherwise rebind the package attribute to the module.  The
-    submodule stays importable (``from closecsv.schema import ...``)."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name == "schema" and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
+from closecsv.version import __version__
 
 __all__ = [
     "ApiError",

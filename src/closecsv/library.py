@@ -31,11 +31,11 @@ from closecsv import defaults
 from closecsv.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
-    from closecsv.client import CloseClient
-    from closecsv.exporter import ExportReport
-    from closecsv.kinds import Kind
-    from closecsv.report import ImportReport
-    from closecsv.schema import TypeInfo
+    from closecsv.close.client import CloseClient
+    from closecsv.close.kinds import Kind
+    from closecsv.close.schema import TypeInfo
+    from closecsv.exporting.exporter import ExportReport
+    from closecsv.importing.report import ImportReport
 
 PathArg = str | os.PathLike[str]
 Moment = str | date  # an ISO text, a date (midnight) or a datetime (naive: in ``timezone``)
@@ -87,8 +87,8 @@ class _CallbackProgress:
 def _client(
     api_key: str | None, api_url: str | None, progress: ProgressCallback | None
 ) -> Iterator[CloseClient]:
-    from closecsv.client import CloseClient
-    from closecsv.config import load_settings
+    from closecsv.close.client import CloseClient
+    from closecsv.close.config import load_settings
 
     settings = load_settings(api_key, api_url)
     notify = None if progress is None else _CallbackProgress(progress).note
@@ -97,7 +97,7 @@ def _client(
 
 
 def _kind(kind: str) -> Kind:
-    from closecsv.kinds import KINDS
+    from closecsv.close.kinds import KINDS
 
     if kind not in KINDS:
         raise ConfigError(
@@ -152,11 +152,11 @@ def import_file(
     """``closecsv import KIND FILE`` (``--dry-run`` with ``dry_run=True``): create and update
     instances from a CSV file; results, errors and the journal go next to it or to
     ``report_dir``.  Calling it again after a crash resumes without duplicates."""
-    from closecsv.importer import run_import
-    from closecsv.plan import ImportOptions
+    from closecsv.close.schema import Schema
+    from closecsv.importing.importer import run_import
+    from closecsv.importing.options import ImportOptions
+    from closecsv.importing.report_files import check_report_dir
     from closecsv.progress import NullProgress
-    from closecsv.report_files import check_report_dir
-    from closecsv.schema import Schema
 
     file = _existing_file(path, "file")
     map_file = None if map is None else _existing_file(map, "map")
@@ -275,9 +275,9 @@ def export(
     """``closecsv export KIND``: one file per type (``types``: names or ids; default every
     type) plus ``manifest.json`` in ``out_dir``.  ``since`` is inclusive, ``until``
     exclusive, on ``date_created``; ``state`` remembers where the last run stopped."""
-    from closecsv.exporter import options_from_cli, run_export
+    from closecsv.close.schema import Schema
+    from closecsv.exporting.exporter import options_from_cli, run_export
     from closecsv.progress import NullProgress
-    from closecsv.schema import Schema
 
     _choice("format", format, ["csv", "parquet"])
     _choice("strategy", strategy, ["auto", "lead", "org"])
@@ -311,7 +311,7 @@ def export(
 def schema(*, api_key: str | None = None, api_url: str | None = None) -> dict[str, list[TypeInfo]]:
     """``closecsv schema``: ``{"activities": [...], "objects": [...]}``, each type with its
     fields (``column``, ``type``, ``required``, ``multiple``, ``choices``), archived too."""
-    from closecsv.schema import Schema, kind_types
+    from closecsv.close.schema import Schema, kind_types
 
     with _client(api_key, api_url, None) as client:
         return kind_types(Schema(client))
@@ -327,8 +327,8 @@ def template(
 ) -> str:
     """``closecsv template KIND TYPE``: the header line of a CSV for one type (``type``: exact
     name or id).  With ``output`` it is also written there (an existing file is refused)."""
-    from closecsv.report_files import write_new_file
-    from closecsv.schema import Schema, template_columns
+    from closecsv.close.schema import Schema, template_columns
+    from closecsv.importing.report_files import write_new_file
 
     with _client(api_key, api_url, None) as client:
         info = Schema(client).find(_kind(kind), type)
@@ -349,7 +349,7 @@ def _csv_line(cells: list[str]) -> str:
 
 def users(*, api_key: str | None = None, api_url: str | None = None) -> list[dict[str, Any]]:
     """``closecsv users --json``: every user a file can name (id, name, email, status)."""
-    from closecsv.lookups import list_users
+    from closecsv.close.listing import list_users
 
     with _client(api_key, api_url, None) as client:
         return list_users(client)
@@ -364,7 +364,7 @@ def leads(
 ) -> list[dict[str, Any]]:
     """``closecsv leads --json``: leads (newest first) with their contacts' emails and
     phones, at most ``limit`` (1-10000), only those matching ``query`` when given."""
-    from closecsv.lookups import list_leads
+    from closecsv.close.listing import list_leads
 
     if not 1 <= limit <= 10_000:
         raise ConfigError(f"limit={limit} is not between 1 and 10000", hint="e.g. 50")

@@ -1,0 +1,1 @@
+"""A CSV file into Close: headers, values, plans, the journal, sending, reconciling, reports."""

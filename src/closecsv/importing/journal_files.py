@@ -1,0 +1,102 @@
+"""The journal's file-level guards: no symlinks, damaged files, lost journals, old schemas.
+
+Each refusal is an :class:`InputError` (exit 2) raised before anything is sent, naming the
+file and a next step that keeps the rows already done from being sent twice.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+import polars as pl
+
+from closecsv.errors import InputError
+from closecsv.files.outputs import refuse_symlink
+from closecsv.importing.job import Job
+
+WROTE = ("created", "updated")
+
+
+def check_not_linked(path: Path, side_files: Sequence[str]) -> None:
+    """Refuse a journal (or an SQLite file beside it) that is a symlink, even a dangling one:
+    SQLite would write through it into whatever it points at."""
+    for candidate in (path, *(path.with_name(path.name + s) for s in side_files)):
+        refuse_symlink(
+            candidate,
+            hint="remove the link (the journal must be a file of its own) and run the same "
+            "command again; nothing was sent",
+        )
+
+
+def damaged(path: Path, why: object) -> InputError:
+    """The error for a journal SQLite cannot read (malformed, truncated, another format)."""
+    return InputError(
+        f"the journal {path} is damaged ({why}); nothing was sent",
+        hint=f"it records the rows this job already sent: put back a good copy of {path.name} "
+        "(from a backup, or the folder it was copied from) and run the same command; "
+        f"`sqlite3 {path.name} .recover | sqlite3 rescued.sqlite` often rescues its rows into "
+        f"a file that can take its place. Moving {path.name} away would start a new job that "
+        "sends every row again, those already created included (the results file lists them)",
+    )
+
+
+def sent_rows(results: Path) -> int:
+    """How many rows an earlier run's results file says were created or updated (0 if it
+    is missing or not a results file)."""
+    if not results.is_file():
+        return 0
+    try:
+        found = (
+            pl.scan_csv(results, infer_schema=False)
+            .select(pl.col("_status").is_in(WROTE).sum())
+            .collect()
+        )
+    except (pl.exceptions.PolarsError, OSError):
+        return 0
+    return int(found.item() or 0)
+
+
+def refuse_lost_journal(journal: Path, results: Path, sent: int) -> None:
+    """Refuse a run whose results file says ``sent`` rows were written, while its journal is
+    missing or empty: the run would send them again."""
+    raise InputError(
+        f"{results} says {sent} row(s) were created or updated, but the journal {journal} is "
+        f"{'empty' if journal.exists() else 'missing'}: running now would send them again; "
+        "nothing was sent",
+        hint=f"bring back the journal of that run ({journal.name}, into {journal.parent}) and "
+        "run the same command to continue the job; or, only to start a new job knowingly, move "
+        f"{results.name} away: the {sent} row(s) would then be sent again (a second instance "
+        "of each one created)",
+    )
+
+
+def upgrade_v1(
+    cur: sqlite3.Cursor, path: Path, fingerprint: str | None, job: Job, ddl: str
+) -> None:
+    """Bring a journal of schema 1 (rows by number, the job by the file's bytes) to schema 2,
+    if it belongs to this very file and options; each row gets its current content hash."""
+    if fingerprint != job.fingerprint:
+        raise InputError(
+            f"the journal {path} was written by an earlier closecsv, which tied a job to the "
+            "exact bytes of its file and options; the file or those options (--limit "
+            "included) differ from that run's; nothing was sent",
+            hint="restore the file and options of that run and run the same command: the "
+            "journal is then upgraded, and later runs may add rows, fix failed ones or drop "
+            f"--limit. Moving {path.name} away would start a new job that sends the rows it "
+            "records as done again",
+        )
+    cur.execute("ALTER TABLE rows RENAME TO rows_v1")
+    for stmt in filter(str.strip, ddl.split(";")):
+        cur.execute(stmt)
+    cur.execute("CREATE TEMP TABLE hashes (row INTEGER PRIMARY KEY, hash TEXT NOT NULL)")
+    cur.executemany("INSERT INTO hashes VALUES (?, ?)", job.hashes.items())
+    columns = "state, status, instance_id, lead_id, error, attempt_start, attempts"
+    cur.execute(
+        f"INSERT INTO rows (row, hash, {columns}) SELECT v.row, h.hash, "
+        + ", ".join(f"v.{c.strip()}" for c in columns.split(","))
+        + " FROM rows_v1 v LEFT JOIN hashes h ON h.row = v.row ORDER BY v.row"
+    )
+    cur.execute("DROP TABLE rows_v1")
+    cur.execute("DROP TABLE temp.hashes")

@@ -1,0 +1,3 @@
+"""The version of closecsv, for ``--version`` and the client's ``User-Agent``."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,80 @@
+"""``closecsv demo --workdir DIR`` deletes only what an earlier demo wrote there."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from closecsv.cli import main
+from closecsv.cli.demo import MARKER, prepare_workdir
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_a_folder_the_demo_did_not_make_is_refused_untouched(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / "projects").mkdir(parents=True)
+    (home / "notes.txt").write_text("keep me", encoding="utf-8")
+    (home / "projects" / "thesis.tex").write_text("years of work", encoding="utf-8")
+    before = snapshot(home)
+
+    result = CliRunner().invoke(main, ["demo", "--workdir", str(home)])
+
+    assert result.exit_code == 2
+    assert f"--workdir {home} is not empty and was not made by closecsv demo" in result.stderr
+    assert "Traceback" not in result.output
+    assert snapshot(home) == before
+    assert not (home / MARKER).exists()
+
+
+def test_a_new_or_empty_folder_is_taken_and_marked(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    prepare_workdir(empty)
+    prepare_workdir(tmp_path / "new" / "deeper")
+    assert (empty / MARKER).is_file()
+    assert (tmp_path / "new" / "deeper" / MARKER).is_file()
+
+
+def test_a_demo_folder_loses_only_what_the_demo_wrote(tmp_path: Path) -> None:
+    work = tmp_path / "demo-out"
+    prepare_workdir(work)
+    (work / "org.json").write_text("{}", encoding="utf-8")
+    (work / "reports").mkdir()
+    (work / "reports" / "calls.results.csv").write_text("x", encoding="utf-8")
+    (work / "exports").mkdir()
+    (work / "my-notes.txt").write_text("mine", encoding="utf-8")
+
+    prepare_workdir(work)
+
+    assert sorted(p.name for p in work.iterdir()) == [MARKER, "my-notes.txt"]
+    assert (work / "my-notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_a_marker_that_is_a_symlink_does_not_count(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "marker-elsewhere"
+    elsewhere.write_text("not the demo's", encoding="utf-8")
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / MARKER).symlink_to(elsewhere)
+    (work / "reports").mkdir()
+
+    result = CliRunner().invoke(main, ["demo", "--workdir", str(work)])
+
+    assert result.exit_code == 2
+    assert (work / "reports").is_dir()
+    assert elsewhere.read_text(encoding="utf-8") == "not the demo's"
+
+
+def test_a_folder_in_the_way_of_a_file_is_one_line_exit_2(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+
+    result = CliRunner().invoke(main, ["demo", "--workdir", str(blocker / "sub")])
+
+    assert result.exit_code == 2
+    assert f"cannot use --workdir {blocker / 'sub'}" in result.stderr
+    assert blocker.read_text(encoding="utf-8") == "x"

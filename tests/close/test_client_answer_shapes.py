@@ -196,7 +196,7 @@ def _run_schema(monkeypatch: pytest.MonkeyPatch, part: str, body: Any) -> Result
             return inner.handle_request(request)
 
         made = functools.partial(CloseClient, transport=httpx.MockTransport(handle))
-        monkeypatch.setattr(cli, "CloseClient", made)
+        monkeypatch.setattr(cli_context, "CloseClient", made)
         return CliRunner().invoke(
             cli.main,
             ["--api-url", "http://127.0.0.1:9/api/v1/", "schema", "--json"],

@@ -106,6 +106,17 @@ def check_report_dir(folder: Path, given: bool) -> None:
         )
 
 
+def check_report_files(*paths: Path) -> None:
+    """Check, before anything is read or sent, that no folder holds the name of a report or
+    the journal: the run could not write it at its end.  :class:`InputError` (exit 2)."""
+    for path in paths:
+        if path.is_dir() and not path.is_symlink():
+            raise InputError(
+                f"cannot write {path}: a folder of that name is in the way; nothing was sent",
+                hint="move or rename that folder, or pass --report-dir with another folder",
+            )
+
+
 def _set_quiet(ctx: click.Context, _: click.Parameter, value: bool) -> None:
     if value and ctx.obj is not None:
         ctx.obj.quiet = True

@@ -113,3 +113,22 @@ def test_a_file_put_in_a_demo_folder_survives_the_next_run(
     assert (work / "reports" / "notes.txt").read_text(encoding="utf-8") == "mine"
     assert sorted(p.name for p in (work / "exports").iterdir()) == ["my-pivot.xlsx"]
     assert not (work / "org.json").exists()
+
+
+def test_a_listed_file_behind_a_link_is_not_removed(tmp_path: Path) -> None:
+    """The marker's list is followed inside the workdir only: a demo folder replaced by a
+    link to someone's folder is not emptied through the link."""
+    work = tmp_path / "demo-out"
+    prepare_workdir(work)
+    (work / MARKER).write_text(
+        "closecsv demo made this folder\nfiles it wrote:\nexports/objects/Deal.csv\n",
+        encoding="utf-8",
+    )
+    theirs = tmp_path / "theirs"
+    (theirs / "objects").mkdir(parents=True)
+    (theirs / "objects" / "Deal.csv").write_text("theirs", encoding="utf-8")
+    (work / "exports").symlink_to(theirs)
+
+    prepare_workdir(work)
+
+    assert (theirs / "objects" / "Deal.csv").read_text(encoding="utf-8") == "theirs"

@@ -167,7 +167,8 @@ def _remove_last_run(workdir: Path, marker_text: str) -> None:
         parts = Path(line).parts
         if len(parts) > 1 and parts[0] in DEMO_DIRS and ".." not in parts:
             path = workdir.joinpath(*parts)
-            if path.is_file() and not path.is_symlink() and not path.parent.is_symlink():
+            through = [workdir.joinpath(*parts[:i]) for i in range(1, len(parts) + 1)]
+            if path.is_file() and not any(p.is_symlink() for p in through):  # never via a link
                 path.unlink()
     for name in DEMO_DIRS:
         _remove_empty_dirs(workdir / name)

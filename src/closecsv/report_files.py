@@ -16,6 +16,9 @@ its ``_row``: that is the row of the file it came from, carried as ``_source_row
 The errors file is written only when a row failed.  When none did, an errors file of an
 earlier run of the same job (the same name in the report dir, a regular file, not a symlink)
 is removed, so no stale errors file lingers as if current (:attr:`ReportWriter.removed`).
+An errors file that is there and differs from the one being written (cells the user fixed
+before running the first command line again) is kept as ``<stem>.errors.before-<UTC>.csv``
+(:attr:`ReportWriter.kept`), never overwritten.
 
 Files are written under a temporary name (created new: ``O_EXCL``, no symlink followed,
 mode 0600: the rows are customer data) and renamed when complete; a failed write is a
@@ -30,6 +33,7 @@ import contextlib
 import os
 import secrets
 import stat
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +77,7 @@ class ReportWriter:
         self.files: dict[int, IO[bytes]] = {}
         self.sinks: dict[int, IO[bytes]] = {}
         self.removed: Path | None = None  # a stale errors file removed by :meth:`commit`
+        self.kept = paths.kept  # earlier errors files that differed, kept under a new name
 
     def __enter__(self) -> ReportWriter:
         return self
@@ -128,10 +133,28 @@ class ReportWriter:
                 fh.close()
         for n in self.files:
             with self._guard(n):
+                if n == 1:
+                    self._keep_if_changed()
                 os.replace(self.temps[n], self.targets[n])
         if 1 not in self.files:
             with self._guard(1):
                 self.removed = _remove_stale(self.targets[1])
+
+    def _keep_if_changed(self) -> None:
+        """An errors file already there that differs from this run's (the user fixed cells in
+        it, then ran the first command line again) is kept under a name of its own first."""
+        target, temp = self.targets[1], self.temps[1]
+        try:
+            if not stat.S_ISREG(target.lstat().st_mode):
+                return
+        except FileNotFoundError:
+            return
+        if _same_bytes(target, temp):
+            return
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        backup = target.with_name(f"{target.name.removesuffix('.csv')}.before-{stamp}.csv")
+        os.link(target, backup)  # a new name only: never over an existing file
+        self.kept.append(backup)
 
     def abort(self) -> None:
         """Close and remove the temporary files."""
@@ -163,6 +186,16 @@ def _carried(columns: Sequence[str]) -> list[tuple[str, str]]:
         for c in columns
         if c == source or c not in REPORT_COLUMNS
     ]
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    if a.stat().st_size != b.stat().st_size:
+        return False
+    with a.open("rb") as fa, b.open("rb") as fb:
+        while chunk := fa.read(1 << 20):
+            if chunk != fb.read(len(chunk)):
+                return False
+    return True
 
 
 def _remove_stale(path: Path) -> Path | None:

@@ -32,6 +32,7 @@ import codecs
 import contextlib
 import os
 import secrets
+import shutil
 import stat
 import time
 from collections.abc import Iterator, Sequence
@@ -153,7 +154,8 @@ class ReportWriter:
             return
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         backup = target.with_name(f"{target.name.removesuffix('.csv')}.before-{stamp}.csv")
-        os.link(target, backup)  # a new name only: never over an existing file
+        with target.open("rb") as src, create_new_file(backup) as dst:  # never over a file
+            shutil.copyfileobj(src, dst)
         self.kept.append(backup)
 
     def abort(self) -> None:

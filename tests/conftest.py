@@ -74,3 +74,12 @@ def api(sandbox: Sandbox) -> Iterator[httpx.Client]:
 
 
 # --- end sandbox fixtures ---
+
+
+# --- hypothesis ---
+from hypothesis import settings  # noqa: E402
+
+# No per-example time limit: on a loaded machine (CI, two shared cores) a 200 ms deadline
+# fails correct code at random; the properties are about values, not speed.
+settings.register_profile("closecsv", deadline=None)
+settings.load_profile("closecsv")

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from closecsv.close.kinds import Kind
     from closecsv.close.schema import TypeInfo
     from closecsv.exporting.exporter import ExportReport
+    from closecsv.importing.options import ImportOptions
     from closecsv.importing.report import ImportReport
 
 PathArg = str | os.PathLike[str]
@@ -152,20 +153,11 @@ def import_file(
     """``closecsv import KIND FILE`` (``--dry-run`` with ``dry_run=True``): create and update
     instances from a CSV file; results, errors and the journal go next to it or to
     ``report_dir``.  Calling it again after a crash resumes without duplicates."""
-    from closecsv.close.schema import Schema
-    from closecsv.importing.importer import run_import
     from closecsv.importing.options import ImportOptions
-    from closecsv.importing.report_files import check_report_dir
-    from closecsv.progress import NullProgress
 
     file = _existing_file(path, "file")
     map_file = None if map is None else _existing_file(map, "map")
-    if not 1 <= concurrency <= 16:
-        raise ConfigError(f"concurrency={concurrency} is not between 1 and 16", hint="e.g. 4")
-    if settle_seconds < 0:
-        raise ConfigError(f"settle_seconds={settle_seconds} is negative", hint="e.g. 10")
-    _choice("on_ambiguous", on_ambiguous, ["fail", "first"])
-    _choice("status", status, ["published", "draft"])
+    _check_import_args(concurrency, settle_seconds, on_ambiguous, status)
     folder = None if report_dir is None else Path(report_dir)
     options = ImportOptions(
         type_ref=type,
@@ -187,7 +179,40 @@ def import_file(
         raw=raw,
         settle_seconds=settle_seconds,
     )
+    return _run_import(file, options, kind, api_key, api_url, progress)
+
+
+def _check_import_args(
+    concurrency: int, settle_seconds: float, on_ambiguous: str, status: str
+) -> None:
+    """What click checks on the command line: ranges and choices (:class:`ConfigError`)."""
+    if not 1 <= concurrency <= 16:
+        raise ConfigError(f"concurrency={concurrency} is not between 1 and 16", hint="e.g. 4")
+    if settle_seconds < 0:
+        raise ConfigError(f"settle_seconds={settle_seconds} is negative", hint="e.g. 10")
+    _choice("on_ambiguous", on_ambiguous, ["fail", "first"])
+    _choice("status", status, ["published", "draft"])
+
+
+def _run_import(
+    file: Path,
+    options: ImportOptions,
+    kind: str,
+    api_key: str | None,
+    api_url: str | None,
+    progress: ProgressCallback | None,
+) -> ImportReport:
+    """Check the report folder and names as the CLI does, then run the import."""
+    from closecsv.close.schema import Schema
+    from closecsv.importing.importer import run_import
+    from closecsv.importing.report import ReportPaths
+    from closecsv.importing.report_files import check_report_dir, check_report_files
+    from closecsv.progress import NullProgress
+
+    folder, dry_run = options.report_dir, options.dry_run
     check_report_dir(folder or file.parent, given=folder is not None)
+    paths = ReportPaths.for_input(file, folder, dry_run=dry_run)
+    check_report_files(paths.results, paths.errors, *([] if dry_run else [paths.journal]))
     shown = NullProgress() if progress is None else _CallbackProgress(progress)
     with _client(api_key, api_url, progress) as client:
         return run_import(client, Schema(client), _kind(kind), file, options, shown)

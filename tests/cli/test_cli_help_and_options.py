@@ -43,6 +43,22 @@ def test_validate_help_does_not_mention_a_journal() -> None:
     assert "--report-dir" in result.stdout
 
 
+def test_validate_help_leaves_out_the_settle_time_of_lost_creates_yet_accepts_it(
+    tmp_path: Path,
+) -> None:
+    """A dry run sends no create, so --settle-seconds means nothing there; the import's
+    command line still works as it is (the option is accepted, only not shown)."""
+    shown = CliRunner().invoke(main, ["validate", "--help"])
+    assert "--settle-seconds" not in shown.stdout
+    assert "--settle-seconds" in CliRunner().invoke(main, ["import", "--help"]).stdout
+    missing = tmp_path / "none.csv"
+    given = CliRunner().invoke(
+        main, ["validate", "activities", str(missing), "--settle-seconds", "5"]
+    )
+    assert "no such option" not in given.stderr.lower()
+    assert f"{missing}" in given.stderr and given.exit_code == 2
+
+
 def test_the_cli_and_the_readme_name_the_same_settings_path_for_api_keys() -> None:
     result = CliRunner().invoke(main, ["--api-url", "http://127.0.0.1:9/api/v1/", "schema"])
     assert result.exit_code == 2

@@ -67,6 +67,20 @@ def test_a_symlink_in_the_out_dir_is_refused(url: str, tmp_path: Path) -> None:
     assert victim.read_text() == "precious"
 
 
+def test_a_folder_in_the_way_is_not_sent_to_force(url: str, tmp_path: Path) -> None:
+    """--force replaces files only: a folder under a file's name is named as such, and the
+    hint does not suggest the --force that was just given."""
+    (tmp_path / "Deal.csv").mkdir()
+    (tmp_path / "Deal.csv" / "mine.txt").write_text("mine")
+    code, _, err = run(url, "objects", "--out-dir", str(tmp_path), "--force")
+    assert code == 2
+    assert f"{tmp_path / 'Deal.csv'} already exists (a directory)" in err
+    assert "hint: move or rename that folder (--force replaces files only)" in err
+    assert "pass --force" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Deal.csv"]
+    assert (tmp_path / "Deal.csv" / "mine.txt").read_text() == "mine"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -151,7 +151,7 @@ CASES: dict[str, Case] = {
     # A4/A6: the delimiter a header of one column holds, whichever was given.
     "A6-comma-file-semicolon-given": Case(body("x"), args=("--delimiter", ";"), code=2,
                                           says=(r"looks comma-delimited",
-                                                r"leave out --delimiter")),
+                                                r"hint: leave out --delimiter \(comma")),
     "A4-tab-typed-as-the-hint-prints-it": Case(body("x").replace(",", "\t"),
                                                args=("--delimiter", "\\t"), writes=1,
                                                check=notes_are("x")),
@@ -175,7 +175,8 @@ CASES: dict[str, Case] = {
     "A17-xls": Case("\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + "\x00" * 200, "latin-1", code=2,
                     says=(r"in\d+\.csv is an Excel 97-2003 workbook", r"CSV UTF-8")),
     "A17-zip": Case("PK\x03\x04\x14\x00\x00\x00calls.csv", "latin-1", code=2,
-                    says=(r"in\d+\.csv is a zip archive", r"CSV UTF-8")),
+                    says=(r"in\d+\.csv is a zip archive",
+                          r"hint: unzip it and give the CSV file inside")),
 }  # fmt: skip
 
 

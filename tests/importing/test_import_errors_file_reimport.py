@@ -155,3 +155,26 @@ def test_a_column_mapped_twice_is_refused_naming_the_lines(
     assert run.code == 2 and run.writes == 0
     assert f"{mapping}: the column map maps the same column more than once" in run.stderr
     assert "'Email' on lines 2, 4" in run.stderr
+
+
+def test_fixes_in_the_errors_file_survive_running_the_first_command_again(
+    harness: Harness,
+) -> None:
+    """Fix the errors file, then (by habit) rerun the original command line: the rerun
+    writes its errors file again, but the fixed one is kept under a name of its own."""
+    first = harness("import", "activities", euro_file(harness, "Interested", "Maybe"), *EURO)
+    assert first.code == 1, first.stderr
+    errors = first.report("errors")
+    fixed = errors.read_bytes().replace(b";Maybe;", b";Interested;")
+    errors.write_bytes(fixed)
+
+    again = harness("import", "activities", first.path, *EURO, report_dir=first.report_dir)
+
+    assert again.code == 1 and not again.created
+    [kept] = first.report_dir.glob("*.errors.before-*.csv")
+    assert kept.read_bytes() == fixed
+    assert f"kept      {kept}: the earlier {errors.name}, which differed" in again.stderr
+    assert b";Maybe;" in errors.read_bytes()  # this run's failed row, as the run saw it
+    unchanged = harness("import", "activities", first.path, *EURO, report_dir=first.report_dir)
+    assert "kept " not in unchanged.stderr  # an errors file as written is simply rewritten
+    assert len(list(first.report_dir.glob("*.errors.before-*.csv"))) == 1

@@ -95,6 +95,25 @@ def test_a_bad_content_length_is_a_400_not_a_dropped_connection(length: str) -> 
     assert body == b'{"error":"Invalid Content-Length header."}'
 
 
+@pytest.mark.parametrize("length", [str(10**12), str(16 * 1024 * 1024 + 1)])
+def test_a_huge_content_length_is_a_413_not_a_dropped_connection(length: str) -> None:
+    """The sandbox does not try to read (and allocate) a body of the declared size."""
+    sb = Sandbox()
+    with sb.serve() as url:
+        host, port = url.removeprefix("http://").split("/")[0].rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=10) as conn:
+            conn.sendall(
+                f"POST /api/v1/activity/custom/ HTTP/1.1\r\nHost: x\r\n"
+                f"Content-Length: {length}\r\n\r\n{{}}".encode()
+            )
+            answer = b""
+            while chunk := conn.recv(65536):
+                answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413")
+    assert body == b'{"error":"Request body too large (the sandbox reads at most 16 MB)."}'
+
+
 def test_the_drop_fault_drops_only_writes_that_were_committed() -> None:
     sb = Sandbox(fault_rate=1.0, seed=7)
     body = activity_body(sb, lead_id={"id": "lead_x"})

@@ -17,12 +17,17 @@ from pathlib import Path
 import click
 
 from closecsv.errors import InputError
+from closecsv.importing.report_files import create_new_file
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
 
 MARKER = ".closecsv-demo"
 MARKER_TEXT = "closecsv demo made this folder; the next demo run here replaces what it wrote.\n"
-# what a run writes in its workdir: the only entries a later run removes
-DEMO_ENTRIES = ("org.json", "org.json.log", "org.json.tmp", "reports", "exports", "roundtrip")
+# the marker lists, under this line, every file of the folders below that the last run wrote
+LIST_HEADER = "files it wrote:\n"
+# the sandbox's files, always the demo's own, and the folders whose listed files are its own
+DEMO_FILES = ("org.json", "org.json.log", "org.json.tmp")
+DEMO_DIRS = ("reports", "exports", "roundtrip")
+DEMO_ENTRIES = DEMO_FILES + DEMO_DIRS
 
 
 @dataclass(frozen=True)
@@ -114,11 +119,10 @@ def run_step(step: Step, env: dict[str, str]) -> bool:
     return ok
 
 
-def show_files(out: Path) -> None:
+def show_files(out: Path, written: set[str]) -> None:
     click.secho("\n## Files written", bold=True)
-    for path in sorted(
-        p for p in out.rglob("*") if p.is_file() and p.name not in ("org.json", MARKER)
-    ):
+    for rel in sorted(written):
+        path = out / rel
         click.echo(f"  {path}  ({path.stat().st_size} bytes)")
 
 
@@ -126,15 +130,15 @@ def prepare_workdir(workdir: Path) -> None:
     """Make ``workdir`` ready for a run, deleting only what an earlier demo wrote there.
 
     A missing or empty folder is taken (and marked); a folder holding :data:`MARKER` was made
-    by the demo, and the :data:`DEMO_ENTRIES` of its last run are removed.  Any other folder
-    is refused (:class:`InputError`, exit 2) before anything in it is touched: the demo never
-    deletes what it did not write.
+    by the demo: its sandbox files and the files the marker lists are removed, then the demo's
+    folders if that left them empty.  A file someone put in ``reports/`` stays.  Any other
+    folder is refused (:class:`InputError`, exit 2) before anything in it is touched: the demo
+    never deletes what it did not write.
     """
     marker = workdir / MARKER
     try:
         if marker.is_file() and not marker.is_symlink():
-            for name in DEMO_ENTRIES:
-                _remove(workdir / name)
+            _remove_last_run(workdir, marker.read_text(encoding="utf-8"))
             return
         if workdir.is_dir() and any(workdir.iterdir()):
             raise InputError(
@@ -152,6 +156,53 @@ def prepare_workdir(workdir: Path) -> None:
         ) from None
 
 
+def _remove_last_run(workdir: Path, marker_text: str) -> None:
+    if LIST_HEADER not in marker_text:  # a marker written before runs listed their files
+        for name in DEMO_ENTRIES:
+            _remove(workdir / name)
+        return
+    for name in DEMO_FILES:
+        _remove(workdir / name)
+    for line in marker_text.split(LIST_HEADER, 1)[1].splitlines():
+        parts = Path(line).parts
+        if len(parts) > 1 and parts[0] in DEMO_DIRS and ".." not in parts:
+            path = workdir.joinpath(*parts)
+            through = [workdir.joinpath(*parts[:i]) for i in range(1, len(parts) + 1)]
+            if path.is_file() and not any(p.is_symlink() for p in through):  # never via a link
+                path.unlink()
+    for name in DEMO_DIRS:
+        _remove_empty_dirs(workdir / name)
+
+
+def _remove_empty_dirs(top: Path) -> None:
+    """Remove ``top`` and the folders under it that hold nothing (never through a link)."""
+    if top.is_symlink() or not top.is_dir():
+        return
+    for sub in top.iterdir():
+        _remove_empty_dirs(sub)
+    if not any(top.iterdir()):
+        top.rmdir()
+
+
+def demo_files(workdir: Path) -> set[str]:
+    """The regular files in the demo's folders, as paths relative to ``workdir``."""
+    found: set[str] = set()
+    for name in DEMO_DIRS:
+        for path in (workdir / name).rglob("*"):
+            if path.is_file() and not path.is_symlink():
+                found.add(path.relative_to(workdir).as_posix())
+    return found
+
+
+def record_written(workdir: Path, written: set[str]) -> None:
+    """Rewrite the marker so that it lists ``written``: what the next run may remove."""
+    temp = workdir / f"{MARKER}.tmp"
+    temp.unlink(missing_ok=True)
+    with create_new_file(temp) as fh:
+        fh.write((MARKER_TEXT + LIST_HEADER + "".join(f"{p}\n" for p in sorted(written))).encode())
+    os.replace(temp, workdir / MARKER)
+
+
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)
@@ -163,11 +214,17 @@ def run_demo(workdir: Path, samples: Path) -> int:
     """Run the session; 0 when every step exited as expected."""
     prepare_workdir(workdir)
     sandbox = Sandbox(workdir / "org.json", rate_limit=20, latency_ms=20)
-    with sandbox.serve() as url:
+    with sandbox, sandbox.serve() as url:  # closing it compacts org.json and closes its log
         click.secho(f"Sandbox running at {url} (key {SANDBOX_API_KEY})", bold=True)
         env = {**os.environ, "CLOSE_API_URL": url, "CLOSE_API_KEY": SANDBOX_API_KEY}
-        results = [run_step(step, env) for step in demo_steps(samples, workdir)]
-    show_files(workdir)
+        kept = demo_files(workdir)  # someone else's files in the demo's folders
+        results: list[bool] = []
+        written: set[str] = set()
+        for step in demo_steps(samples, workdir):
+            results.append(run_step(step, env))
+            written = demo_files(workdir) - kept
+            record_written(workdir, written)
+    show_files(workdir, written)
     failed = results.count(False)
     click.secho(
         f"\n{len(results) - failed} of {len(results)} steps as expected",

@@ -8,7 +8,7 @@ import csv
 import io
 from collections.abc import Callable
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import click
 
@@ -82,6 +82,18 @@ DRY_REPORT_DIR = click.option(
     help="Where the results and errors files go (default: next to FILE).",
 )
 
+_SETTLE_ARGS = ("--settle-seconds",)
+_SETTLE_KWARGS: dict[str, Any] = {
+    "type": click.FloatRange(min=0),
+    "default": defaults.SETTLE_SECONDS,
+    "show_default": True,
+    "metavar": "S",
+    "help": "A create whose answer was lost and that Close does not list yet is looked up "
+    "again this long after it was sent, before it is sent again (Close's lists can lag).",
+}
+SETTLE = click.option(*_SETTLE_ARGS, **_SETTLE_KWARGS)
+# a dry run sends no create: accepted (the import's command line works as it is), not shown
+DRY_SETTLE = click.option(*_SETTLE_ARGS, **{**_SETTLE_KWARGS, "hidden": True})
 IMPORT_OPTIONS = (
     click.option("--type", "type_ref", metavar="TYPE", help="The type of every row (name or id)."),
     REPORT_DIR,
@@ -158,15 +170,7 @@ IMPORT_OPTIONS = (
         help="Keep a leading ' before = + - @ (by default it is removed, undoing export's "
         "formula neutralising).",
     ),
-    click.option(
-        "--settle-seconds",
-        type=click.FloatRange(min=0),
-        default=defaults.SETTLE_SECONDS,
-        show_default=True,
-        metavar="S",
-        help="A create whose answer was lost and that Close does not list yet is looked up "
-        "again this long after it was sent, before it is sent again (Close's lists can lag).",
-    ),
+    SETTLE,
     click.option("--json", "as_json", is_flag=True, help="Print a JSON run receipt on stdout."),
 )
 
@@ -180,5 +184,5 @@ def import_options(fn: Callable[P, R]) -> Callable[P, R]:
 def validate_options(fn: Callable[P, R]) -> Callable[P, R]:
     """The import options, their help text without the journal a dry run does not keep."""
     for option in reversed(IMPORT_OPTIONS):
-        fn = (DRY_REPORT_DIR if option is REPORT_DIR else option)(fn)
+        fn = {REPORT_DIR: DRY_REPORT_DIR, SETTLE: DRY_SETTLE}.get(option, option)(fn)
     return fn

@@ -131,7 +131,8 @@ def to_utf8(raw: bytes, encoding: str | None, path: Path, warnings: list[str]) -
     file's BOM (a UTF-8 file with a BOM decoded as cp1252 would garble every accent)."""
     kind = _container(raw, path)
     if kind:
-        raise InputError(f"{path} is {kind}, not a CSV file", hint=_SAVE_AS_CSV)
+        hint = _SAVE_AS_CSV if "workbook" in kind else "unzip it and give the CSV file inside"
+        raise InputError(f"{path} is {kind}, not a CSV file", hint=hint)
     if encoding is None:
         encoding = bom_encoding(raw)
     if encoding is None:

@@ -198,12 +198,12 @@ def _check_header_shape(names: list[str], sep: str, path: Path) -> None:
     if len(names) == 1:
         for other, label in ((";", "semicolon"), ("\t", "tab"), (",", "comma")):
             if other != sep and other in names[0]:
-                fix = f"pass --delimiter {other!r}"
-                if other == ",":
-                    fix = "leave out --delimiter (comma is the default)"
+                hint = f"save it as 'CSV UTF-8 (Comma delimited)', or pass --delimiter {other!r}"
+                if other == ",":  # the file is fine as it is: only the option is wrong
+                    hint = "leave out --delimiter (comma is the default)"
                 raise InputError(
                     f"{path} has a single column {names[0][:60]!r}: it looks {label}-delimited",
-                    hint=f"save it as 'CSV UTF-8 (Comma delimited)', or {fix}",
+                    hint=hint,
                 )
     dupes = sorted({n for n in names if n and names.count(n) > 1})
     if dupes:

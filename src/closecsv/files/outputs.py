@@ -136,10 +136,15 @@ def final_path(root: Path, name: str, *, force: bool, taken_hint: str | None = N
     if path.parent != root or name in ("", ".", "..") or os.sep in name or "/" in name:
         raise InputError(f"refusing to write {name!r}: not a plain file name inside {root}")
     refuse_symlink(path, hint="remove the link or choose another --out-dir")
-    if path.exists() and (path.is_dir() or not force):
-        what = "a directory" if path.is_dir() else "a file"
+    if path.is_dir():  # --force replaces files, never a folder
         raise InputError(
-            f"{path} already exists ({what})",
+            f"{path} already exists (a directory)",
+            hint="move or rename that folder (--force replaces files only), "
+            "or choose another --out-dir",
+        )
+    if path.exists() and not force:
+        raise InputError(
+            f"{path} already exists (a file)",
             hint=taken_hint or "pass --force to overwrite files, or choose another --out-dir",
         )
     return path

@@ -117,6 +117,8 @@ class ReportPaths:
     results: Path
     errors: Path
     journal: Path
+    # earlier errors files that differed from this run's, kept under a new name when written
+    kept: list[Path] = field(default_factory=list, compare=False)
 
     @classmethod
     def for_input(
@@ -253,6 +255,10 @@ def _file_lines(report: ImportReport) -> list[str]:
         lines.append(f"errors    {report.paths.errors}  (fix and import it again)")
     elif report.removed_errors is not None:
         lines.append(f"errors    none; removed the earlier run's {report.removed_errors}")
+    lines += [
+        f"kept      {kept}: the earlier {report.paths.errors.name}, which differed (your fixes?)"
+        for kept in report.paths.kept
+    ]
     if not report.dry_run:
         lines.append(f"journal   {report.paths.journal}")
     return lines

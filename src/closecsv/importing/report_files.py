@@ -22,6 +22,9 @@ instance it made, never a second create.
 The errors file is written only when a row failed.  When none did, an errors file of an
 earlier run of the same job (the same name in the report dir, a regular file, not a symlink)
 is removed, so no stale errors file lingers as if current (:attr:`ReportWriter.removed`).
+An errors file that is there and differs from the one being written (cells the user fixed
+before running the first command line again) is kept as ``<stem>.errors.before-<UTC>.csv``
+(:attr:`ReportWriter.kept`), never overwritten.
 
 Files are written under a temporary name (created new: ``O_EXCL``, no symlink followed,
 mode 0600: the rows are customer data) and renamed when complete; a failed write is a
@@ -35,7 +38,9 @@ import codecs
 import contextlib
 import os
 import secrets
+import shutil
 import stat
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +63,9 @@ class Targets(Protocol):
 
     @property
     def errors(self) -> Path: ...
+
+    @property
+    def kept(self) -> list[Path]: ...  # earlier errors files kept under a new name
 
 
 class Rows(Protocol):
@@ -99,6 +107,7 @@ class ReportWriter:
         self.files: dict[int, IO[bytes]] = {}
         self.sinks: dict[int, IO[bytes]] = {}
         self.removed: Path | None = None  # a stale errors file removed by :meth:`commit`
+        self.kept = paths.kept  # earlier errors files that differed, kept under a new name
 
     def __enter__(self) -> ReportWriter:
         return self
@@ -164,10 +173,29 @@ class ReportWriter:
                 fh.close()
         for n in self.files:
             with self._guard(n):
+                if n == 1:
+                    self._keep_if_changed()
                 os.replace(self.temps[n], self.targets[n])
         if 1 not in self.files:
             with self._guard(1):
                 self.removed = _remove_stale(self.targets[1])
+
+    def _keep_if_changed(self) -> None:
+        """An errors file already there that differs from this run's (the user fixed cells in
+        it, then ran the first command line again) is kept under a name of its own first."""
+        target, temp = self.targets[1], self.temps[1]
+        try:
+            if not stat.S_ISREG(target.lstat().st_mode):
+                return
+        except FileNotFoundError:
+            return
+        if _same_bytes(target, temp):
+            return
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        backup = target.with_name(f"{target.name.removesuffix('.csv')}.before-{stamp}.csv")
+        with target.open("rb") as src, create_new_file(backup) as dst:  # never over a file
+            shutil.copyfileobj(src, dst)
+        self.kept.append(backup)
 
     def abort(self) -> None:
         """Close and remove the temporary files."""
@@ -199,6 +227,16 @@ def _carried(columns: Sequence[str]) -> list[tuple[str, str]]:
         for c in columns
         if c == source or c not in REPORT_COLUMNS
     ]
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    if a.stat().st_size != b.stat().st_size:
+        return False
+    with a.open("rb") as fa, b.open("rb") as fb:
+        while chunk := fa.read(1 << 20):
+            if chunk != fb.read(len(chunk)):
+                return False
+    return True
 
 
 def _remove_stale(path: Path) -> Path | None:
@@ -297,3 +335,14 @@ def check_report_dir(folder: Path, given: bool) -> None:
         raise InputError(
             f"cannot use {what}: {existing} is not writable; nothing was sent", hint=hint
         )
+
+
+def check_report_files(*paths: Path) -> None:
+    """Check, before anything is read or sent, that no folder holds the name of a report or
+    the journal: the run could not write it at its end.  :class:`InputError` (exit 2)."""
+    for path in paths:
+        if path.is_dir() and not path.is_symlink():
+            raise InputError(
+                f"cannot write {path}: a folder of that name is in the way; nothing was sent",
+                hint="move or rename that folder, or pass --report-dir with another folder",
+            )

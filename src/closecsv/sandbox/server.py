@@ -91,6 +91,12 @@ class _Server(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
+# the largest request body the sandbox reads; a bigger declared length is a 413, not an
+# attempt to allocate it
+MAX_BODY = 16 * 1024 * 1024
+TOO_LARGE = f"Request body too large (the sandbox reads at most {MAX_BODY // 1024 // 1024} MB)."
+
+
 def _content_length(header: str | None) -> int | None:
     """The request body's length; None when the header is not a non-negative integer."""
     try:
@@ -113,6 +119,10 @@ def _handler_class(dispatcher: Dispatcher) -> type[BaseHTTPRequestHandler]:
             if length is None:  # the body cannot be found: answer, then close the connection
                 self.close_connection = True
                 self._write(json_response(400, {"error": "Invalid Content-Length header."}))
+                return
+            if length > MAX_BODY:  # not read: answered at once, then the connection closed
+                self.close_connection = True
+                self._write(json_response(413, {"error": TOO_LARGE}))
                 return
             body = self.rfile.read(length) if length else b""
             parts = urlsplit(self.path)

@@ -21,7 +21,7 @@ from closecsv.errors import InputError
 from closecsv.files.json_files import load_manifest, load_receipt
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
 
-SAMPLES = Path(__file__).resolve().parent.parent / "sample_csvs"
+SAMPLES = Path(__file__).resolve().parents[2] / "sample_csvs"
 
 
 @pytest.fixture(scope="module")

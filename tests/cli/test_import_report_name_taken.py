@@ -4,14 +4,11 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from closecsv.cli import main
-from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
+from tests.helpers.import_cli import run_cli
 
 ROW = (
     "custom_activity_type,lead_email,date_created,custom.Outcome,custom.Reference Code\n"
@@ -20,14 +17,11 @@ ROW = (
 
 
 @pytest.fixture(scope="module")
-def url() -> Iterator[str]:
-    with Sandbox().serve() as base:
-        yield base
+def url(sandbox_url: str) -> str:
+    return sandbox_url
 
 
-def run(url: str, *args: str) -> Result:
-    env = {"CLOSE_API_KEY": SANDBOX_API_KEY}
-    return CliRunner().invoke(main, ["--api-url", url, *args], env=env, catch_exceptions=False)
+run = run_cli
 
 
 def sent(url: str, tmp: Path) -> int:

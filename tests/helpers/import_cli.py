@@ -15,6 +15,12 @@ from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_csvs"
 
 
+def run_cli(url: str, *args: str) -> Result:
+    """``closecsv --api-url URL ARGS`` in-process, with the sandbox's key."""
+    env = {"CLOSE_API_KEY": SANDBOX_API_KEY}
+    return CliRunner().invoke(main, ["--api-url", url, *args], env=env, catch_exceptions=False)
+
+
 @dataclass
 class Cli:
     sandbox: Sandbox
@@ -22,9 +28,7 @@ class Cli:
     tmp: Path
 
     def __call__(self, *args: str) -> Result:
-        runner = CliRunner()
-        env = {"CLOSE_API_KEY": SANDBOX_API_KEY}
-        return runner.invoke(main, ["--api-url", self.url, *args], env=env, catch_exceptions=False)
+        return run_cli(self.url, *args)
 
     def sample(self, name: str) -> Path:
         target = self.tmp / name

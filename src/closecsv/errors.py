@@ -14,8 +14,8 @@
 
 Retried conditions (429, 503, connect errors) never surface: the client handles them and
 raises ``ApiError`` only when its retry budget is spent.  Row-level problems are data, not
-exceptions: they are recorded in the report (see ``RowIssue`` in ``values``), never raised
-through the import loop.
+exceptions: each row ends as a ``RowResult`` (:mod:`closecsv.importing.report`) written to the
+results or errors file, never raised through the import loop.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ class CloseCsvError(Exception):
 
 
 class FatalError(CloseCsvError):
-    """The run cannot go on.  ``exit_code`` follows SPEC §6."""
+    """The run cannot go on.  ``exit_code``: 2 nothing sent (a local problem), 3 the API or
+    network stopped the run, 130 interrupted (1, some rows failed, is not an error)."""
 
     exit_code = 3
 

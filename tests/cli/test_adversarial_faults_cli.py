@@ -1,4 +1,4 @@
-"""Faults seen through ``closecsv import`` on a real socket (reliability.md §6 D17, D18).
+"""Faults seen through ``closecsv import`` on a real socket (docs/ADVERSARIAL.md D17, D18).
 
 The key is revoked on the sandbox while the import runs: the run stops with exit 3 and rows
 ``skipped`` (never ``failed``), the journal keeps what was done, and the same command with a

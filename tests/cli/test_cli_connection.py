@@ -83,7 +83,7 @@ def test_option_wins_over_environment() -> None:
 def test_a_key_pasted_with_whitespace_works(
     sandbox_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """reliability.md §6 I7: a key read from a file or a paste keeps its newline."""
+    """docs/ADVERSARIAL.md I7: a key read from a file or a paste keeps its newline."""
     monkeypatch.setenv("CLOSE_API_KEY", f"  {SANDBOX_API_KEY}\n")
     result = CliRunner().invoke(main, ["--api-url", sandbox_url, "schema"])
     assert result.exit_code == 0, result.stderr

@@ -1,4 +1,4 @@
-"""The API key never leaves the process (SPEC §1; reliability.md §6 I).
+"""The API key never leaves the process (docs/ADVERSARIAL.md I).
 
 Full import and export flows, good and bad (rejected rows, 5xx and dropped connections, a
 refused key, Ctrl-C), run against a sandbox that accepts a distinctive key, with DEBUG

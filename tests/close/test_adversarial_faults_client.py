@@ -1,4 +1,4 @@
-"""Adversarial HTTP faults at the client (reliability.md §6 D and E): what one request does.
+"""Adversarial HTTP faults at the client (docs/ADVERSARIAL.md D and E): what one request does.
 
 Scripted answers come from pytest-httpx; the sandbox serves the cases that need a server
 with state (cursor expiry, a limit lowered mid-run) or a real socket (a trickling body, TLS).

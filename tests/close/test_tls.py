@@ -1,4 +1,4 @@
-"""TLS as a user behind a corporate CA meets it (reliability.md §6 D12, I5).
+"""TLS as a user behind a corporate CA meets it (docs/ADVERSARIAL.md D12, I5).
 
 A real TLS endpoint on loopback (a small TLS-terminating relay in front of the sandbox, with a
 certificate made for the test by ``openssl``): an unknown certificate is refused without a

@@ -1,4 +1,4 @@
-"""Export files under attack and under faults (reliability.md §6 G, F11).
+"""Export files under attack and under faults (docs/ADVERSARIAL.md G, F11).
 
 An export never writes through a symlink (at the final name, the manifest's name or the
 temporary name), never replaces a file without ``--force``, replaces a regular file with it,

@@ -1,4 +1,4 @@
-"""CSV round trip of hostile text (reliability.md §6 G1-G3, G5, G12), as a property.
+"""CSV round trip of hostile text (docs/ADVERSARIAL.md G1-G3, G5, G12), as a property.
 
 Any text in a text and a textarea field: quotes, commas, line breaks (LF, CR, CRLF), tabs,
 non-ASCII and emoji, a leading ``=``/``+``/``-``/``@``, leading zeros, long digit strings.
@@ -40,7 +40,7 @@ HOSTILE = st.one_of(
     st.from_regex(r"0[0-9]{1,20}", fullmatch=True),
     st.sampled_from(['foo","=1+1', "a;=1+1", '"', '""', "a\r\nb", "\n", '=HYPERLINK("x")']),
 ).filter(
-    # a blank cell means "not given" (SPEC §3); a leading ' before a trigger is read as
+    # a blank cell means "not given" on import; a leading ' before a trigger is read as
     # export's own neutralising and removed (see the xfail in test_export_roundtrip.py)
     lambda s: s.strip() != "" and not (s.startswith("'") and s[1:2] in FORMULA_TRIGGERS)
 )

@@ -1,4 +1,4 @@
-"""Harness for the adversarial input tests (reliability §6 A-C): run the real CLI against a
+"""Harness for the adversarial input tests (docs/ADVERSARIAL.md A-C): run the real CLI against a
 sandbox on a socket and look at what a user would see.
 
 :class:`Harness` writes a file (bytes, exactly), runs ``closecsv import|validate`` on it and

@@ -1,4 +1,4 @@
-"""Adversarial faults through the importer (reliability.md §6 D, E, F, H): lost answers are
+"""Adversarial faults through the importer (docs/ADVERSARIAL.md D, E, F, H): lost answers are
 reconciled and never duplicated, stops are resumable, and every row lands in one bucket.
 
 The sandbox runs in-process; :class:`Faulty` wraps its transport and spoils chosen creates in

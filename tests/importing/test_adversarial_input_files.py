@@ -1,4 +1,4 @@
-"""Reliability §6 A: file encodings and CSV structure, through the CLI against a sandbox.
+"""docs/ADVERSARIAL.md A: file encodings and CSV structure, through the CLI against a sandbox.
 
 Each case writes the bytes of a file, runs ``closecsv import activities`` on it and checks
 what a user notices: the exit code, a message naming the file, line or row and a next step,

@@ -1,7 +1,8 @@
-"""Reliability §6 B: headers and mapping, through the CLI against a sandbox.
+"""docs/ADVERSARIAL.md B: headers and mapping, through the CLI against a sandbox.
 
-SPEC §3 wins over the research where they differ: headers are exact and case-sensitive, so
-a near miss (``Lead_Email``, `` lead_email ``) is an error with a suggestion, not a match.
+The product's rule wins over the case list where they differ: headers are exact and
+case-sensitive, so a near miss (``Lead_Email``, `` lead_email ``) is an error with a
+suggestion, not a match.
 """
 
 from __future__ import annotations

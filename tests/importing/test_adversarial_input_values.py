@@ -1,4 +1,4 @@
-"""Reliability §6 C: values and types, through the CLI against a sandbox, read back from it."""
+"""docs/ADVERSARIAL.md C: values and types, through the CLI against a sandbox, read back from it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A file where every row fails still gives a complete errors file (reliability.md §6 H2)."""
+"""A file where every row fails still gives a complete errors file (docs/ADVERSARIAL.md H2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A lost create on an API whose lists lag writes (reliability.md §6 F10).
+"""A lost create on an API whose lists lag writes (docs/ADVERSARIAL.md F10).
 
 Close's lists were seen to lag writes by 30–60 s.  A create whose answer was lost and that a
 first look does not find must be looked for again once the settle time since the send has
@@ -112,7 +112,7 @@ def test_a_rerun_long_after_the_send_looks_once_and_waits_for_nothing(
 def test_a_clock_set_back_after_the_send_never_stretches_the_wait(
     fields: tuple[Fields, str, str],
 ) -> None:
-    """reliability.md §6 F12: attempt starts are wall-clock, so the wait is capped."""
+    """docs/ADVERSARIAL.md F12: attempt starts are wall-clock, so the wait is capped."""
     found, type_id, key = fields
     lists = LaggingLists([[], [instance(type_id, key)]])
     slept: list[float] = []

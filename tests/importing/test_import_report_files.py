@@ -1,4 +1,4 @@
-"""Results/errors CSVs, the summary and the JSON receipt (SPEC §4), and the progress display."""
+"""Results/errors CSVs, the summary and the JSON receipt, and the progress display."""
 
 from __future__ import annotations
 

@@ -166,7 +166,7 @@ def test_ctrl_c_exits_130_with_reports_flushed_and_the_rerun_finishes(tmp_path: 
 
 @pytest.mark.slow
 def test_ctrl_c_twice_stops_at_once_and_the_rerun_reconciles(tmp_path: Path) -> None:
-    """reliability.md §6 F3: a second Ctrl-C does not wait for the orderly stop."""
+    """docs/ADVERSARIAL.md F3: a second Ctrl-C does not wait for the orderly stop."""
     sandbox = Sandbox(latency_ms=200)
     path = tmp_path / "tickets.csv"
     write_file(path, seed_emails(sandbox))

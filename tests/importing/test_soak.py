@@ -1,4 +1,4 @@
-"""Soak (reliability.md §6 D20, H1): thousands of rows against a sandbox failing 10% of requests.
+"""Soak (docs/ADVERSARIAL.md D20, H1): thousands of rows against a sandbox failing 10% of requests.
 
 Every kind of sandbox fault is in the mix: 5xx before any work on reads and writes, and
 creates committed whose connection is then dropped.  Afterwards the sandbox holds exactly one

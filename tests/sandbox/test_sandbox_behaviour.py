@@ -1,4 +1,6 @@
-"""Rate limit, latency, faults, persistence and the real socket (REFERENCE §3, SPEC §7)."""
+"""Rate limit, latency, faults, persistence and the real socket
+(docs/CLOSE_API.md, docs/SANDBOX.md).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The sandbox answers as REFERENCE.md says Close answers: auth, paging, caps, errors, rules.
+"""The sandbox answers as Close answers (docs/CLOSE_API.md): auth, paging, caps, errors, rules.
 
 Ids are discovered through the API by name, as a client would.
 """

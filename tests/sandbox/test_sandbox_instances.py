@@ -1,4 +1,5 @@
-"""Custom activity and custom object instances, as REFERENCE §5.8, §5.9 and §6 describe them."""
+"""Custom activity and custom object instances, as Close documents them
+(docs/CLOSE_API.md: Writes, Custom fields and values)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``POST /data/search/`` as REFERENCE §2.2 and §5.5 describe it (recipes a–f, cursors)."""
+"""``POST /data/search/`` as Close documents it (docs/CLOSE_API.md, Search; cursors)."""
 
 from __future__ import annotations
 

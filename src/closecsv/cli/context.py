@@ -60,7 +60,8 @@ def fail(message: str, code: int) -> None:
 
 
 def translate_errors(fn: Callable[P, R]) -> Callable[P, R]:
-    """Turn the exception tree into one message on stderr and the SPEC exit code."""
+    """Turn the exception tree into one message on stderr and the exit code
+    (2 local problem, 3 API or network stopped the run, 130 interrupted)."""
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:

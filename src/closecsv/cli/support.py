@@ -1,5 +1,5 @@
 """What the CLI shows and the option sets it shares: kept out of the command modules so that they
-hold the commands only (STYLE.md habit 1).
+hold the commands only (a command parses its options, calls, and renders).
 """
 
 from __future__ import annotations

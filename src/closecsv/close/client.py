@@ -1,6 +1,7 @@
 """``CloseClient``: the one way closecsv talks to the Close API (docs/ARCHITECTURE.md).
 
-What happens to a request (REFERENCE §3-§4, research/reliability.md §2):
+What happens to a request (Close's rate limits and error answers: docs/CLOSE_API.md; a POST
+whose answer is lost may have been applied, so it is never simply re-sent):
 
 ==========================================  ===============================  ====================
 outcome                                     GET, PUT, DELETE, search         POST (a write)

@@ -1,4 +1,4 @@
-"""Connection settings from options and the environment (SPEC §1).
+"""Connection settings from options and the environment.
 
 The API key is held in :class:`ApiKey`, whose ``repr`` and ``str`` never show it.
 """
@@ -106,7 +106,7 @@ def normalize_api_url(url: str) -> str:
 def load_settings(
     api_key: str | None, api_url: str | None, environ: Mapping[str, str] | None = None
 ) -> Settings:
-    """Settings from options first, then the environment (SPEC §1)."""
+    """Settings from options first, then the environment."""
     env = os.environ if environ is None else environ
     key = api_key if api_key else env.get(KEY_ENV, "")
     if not key.strip():

@@ -1,7 +1,7 @@
 """What differs between custom activities and custom objects, as data.
 
 The importer and exporter are one pipeline each; a :class:`Kind` tells them the endpoint,
-the type and id columns, and the standard columns of that kind (SPEC §3, §5).
+the type and id columns, and the standard columns of that kind (README: "CSV format", "export").
 """
 
 from __future__ import annotations

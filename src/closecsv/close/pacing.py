@@ -1,8 +1,9 @@
 """Client-side pacing from Close's ``RateLimit`` header, shared by every thread of a client.
 
 Close answers most requests with ``RateLimit: limit=<n>, remaining=<n>, reset=<seconds>``
-(lowercase header names, ``reset`` a decimal; REFERENCE §3).  :class:`Pacer` keeps a local
-estimate of the server's bucket so that 429s stay rare even with many threads in flight:
+(lowercase header names, ``reset`` a decimal; docs/CLOSE_API.md, Rate limits).
+:class:`Pacer` keeps a local estimate of the server's bucket so that 429s stay rare even with
+many threads in flight:
 
 * **budget** -- after each answer, ``remaining`` from the freshest answer (by send order) minus
   the requests that answer may not have counted: those sent after it, and those already in
@@ -24,7 +25,7 @@ estimate of the server's bucket so that 429s stay rare even with many threads in
   request goes first, as at the start, and the others follow its answer, so the threads do
   not come back as one burst into a bucket that just said no.
 
-Without any ``RateLimit`` header (real orgs were seen without one, REFERENCE §8.4) the budget
+Without any ``RateLimit`` header (real orgs were seen without one) the budget
 stays unknown and, after the first answer, :meth:`Pacer.acquire` never waits, except after a
 429.
 

@@ -1,8 +1,8 @@
 """Paging over Close list endpoints (``_skip``/``_limit``); search: :mod:`closecsv.close.search`.
 
-Offset paging (REFERENCE §2.1) stays within each endpoint's ``_limit`` maximum and ``_skip``
-cap (:data:`KNOWN_LIMITS`).  A list longer than the cap is cut into half-open ``date_created``
-windows ``[gte, lt)``: before a window is paged past its first page, a probe
+Offset paging (docs/CLOSE_API.md, Paging) stays within each endpoint's ``_limit`` maximum
+and ``_skip`` cap (:data:`KNOWN_LIMITS`).  A list longer than the cap is cut into half-open
+``date_created`` windows ``[gte, lt)``: before a window is paged past its first page, a probe
 (``_skip=<cap>&_limit=1``) says whether it fits; a window that does not is split in halves.
 Windows are disjoint, so each object is yielded exactly once whatever the API's sort order.
 Only endpoints that accept ``date_created`` filters (activities) can be windowed; for others

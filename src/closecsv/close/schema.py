@@ -1,7 +1,7 @@
 """Custom activity and custom object types and their fields, loaded from the API.
 
 A type's ``fields[]`` in ``GET /custom_activity/`` lacks ``choices`` and shared fields
-(REFERENCE §5.6, §8.9–10), so every type's full field list comes from
+(docs/CLOSE_API.md, Custom fields and values), so every type's full field list comes from
 ``GET /custom_field_schema/<kind>/<type id>/``, which lists regular and shared fields in the
 type's own order.  Field lists are fetched lazily, once per type.  Both answers are checked
 as they come in (``shapes.TypeList``, ``shapes.FieldSchema``): a type without an ``id`` or a

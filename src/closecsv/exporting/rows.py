@@ -1,6 +1,6 @@
 """One API instance -> one export row: text cells for CSV, typed values for Parquet.
 
-Columns (SPEC §5): the kind's id and type columns, ``lead_id``, ``lead_name``, then for
+Columns (README, "export"): the kind's id and type columns, ``lead_id``, ``lead_name``, then for
 activities ``user``, ``contact``, ``date_created``, ``activity_at``, ``status``, ``pinned``
 (objects: ``name``), ``custom.<Field Name>`` for every field in the type's order, then the
 read-only columns (``date_updated``, ``created_by``, ``updated_by``; objects also

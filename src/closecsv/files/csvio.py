@@ -1,4 +1,5 @@
-"""CSV files in and out, with Polars; no HTTP.
+"""Reading CSV files with Polars; no HTTP.  (Files are written by :mod:`closecsv.files.writers`
+and :mod:`closecsv.importing.report_files`.)
 
 Reading (:func:`read_table`) keeps every cell as text: nothing is type-inferred, so leading
 zeros, long digit strings and phone numbers survive.  Empty cells are ``null`` in the frame.

@@ -1,6 +1,7 @@
 """Where an export writes: safe file names from type names, and files that appear only whole.
 
-Type names come from the API, so they are untrusted (reliability.md §4.3).  A file name is
+Type names come from the API, so they are untrusted: a name such as ``../x``, ``/etc/x`` or
+``CON`` must not choose where a file lands.  A file name is
 
 1. the type name, NFKD-folded to ASCII, every character outside ``[A-Za-z0-9_-]`` replaced by
    ``_``, runs of ``_`` collapsed, leading/trailing ``_``/``-`` stripped, cut to

@@ -1,4 +1,4 @@
-"""Import headers: ``--map`` renames, then an exact, case-sensitive check (SPEC §3).
+"""Import headers: ``--map`` renames, then an exact, case-sensitive check (README: "CSV format").
 
 Every problem is collected and reported at once in one :class:`InputError` (exit 2), before
 any request is sent, with a "did you mean" for near misses (``Lead_Email`` -> ``lead_email``,

@@ -1,4 +1,5 @@
-"""Plan -> send -> record: the executor half of an import (SPEC §4, §6).
+"""Plan -> send -> record: the executor half of an import (README: "What an import writes",
+"Exit codes").
 
 ``run_import`` builds the :class:`~closecsv.importing.plan.Plan` (reads only) and hands it to
 :func:`execute_plan`, which

@@ -18,7 +18,8 @@ SLICE_BYTES = 16 << 20  # about 110k rows of a typical file; memory is a few tim
 
 @dataclass
 class ImportOptions:
-    """Options of ``closecsv import`` (SPEC §2); ``delimiter`` is an addition."""
+    """Options of ``closecsv import`` (README: "import and validate"); ``delimiter`` is an
+    extra one."""
 
     type_ref: str | None = None
     dry_run: bool = False

@@ -14,8 +14,8 @@ with ``m`` matches: ``m <= n`` gives ``m`` rows their instance (``created``) and
 others again; ``m > n`` means someone or something made extra copies: the rows fail with
 "needs review" and the ids, and nothing is deleted.  A match list that comes back short is
 looked at once more when fewer than ``settle_seconds`` had passed since the send (waiting out
-the rest first), because Close's lists can lag a write (REFERENCE §4, §8.6: 30–60 s was seen
-on lead lists; for activity lists the lag is unknown, so it is an option).
+the rest first), because Close's lists can lag a write (docs/CLOSE_API.md, Consistency:
+30–60 s was seen on lead lists; for activity lists the lag is unknown, so it is an option).
 
 Limit: a row that sets ``date_created`` itself cannot be bounded in time, so an identical
 instance (same lead, type, date and values) made outside this job would be taken as the
@@ -41,7 +41,7 @@ from closecsv.importing.report import RowResult
 from closecsv.importing.values import same_value
 
 SKEW_SECONDS = 600.0  # how far Close's clock may be behind ours
-ID_PARAM_CHARS = 1800  # keep id__in URLs under the ~2000 characters REFERENCE §2.5 warns of
+ID_PARAM_CHARS = 1800  # keep id__in URLs under the ~2000 characters Close's docs warn of
 IMMUTABLE = ("lead_id",)
 STANDARD_TYPES = {"date_created": "datetime", "activity_at": "datetime"}
 

@@ -1,4 +1,5 @@
-"""What an import did: the results and errors CSVs, the summary, the JSON receipt (SPEC §4).
+"""What an import did: the results and errors CSVs, the summary, the JSON receipt (README:
+"What an import writes").
 
 ``<stem>.results.csv`` has every input row (all its columns) plus ``_row``, ``_status``,
 ``_id``, ``_lead_id``, ``_error``; ``<stem>.errors.csv`` only the failed rows, their columns
@@ -198,7 +199,7 @@ class ImportReport:
 
     @property
     def exit_code(self) -> int:
-        """SPEC §6: a stop first (3 or 130), then 1 if any row failed (or would fail)."""
+        """A stop first (3 or 130), then 1 if any row failed (or would fail), else 0."""
         if self.fatal is not None:
             return self.fatal.exit_code
         if self.interrupted:

@@ -1,4 +1,5 @@
-"""Leads, users, contacts and custom objects, looked up in batches and cached (SPEC §3).
+"""Leads, users, contacts and custom objects, looked up in batches and cached
+(README: "CSV format").
 
 Leads: each row's identifier is the first given of ``lead_id``, ``lead_email``,
 ``lead_phone``, ``lead_name`` (that precedence).  The *unique* identifiers of each sort are

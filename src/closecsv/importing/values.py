@@ -1,4 +1,4 @@
-"""Cell text <-> API value, per field type (SPEC §3 Values, §5).
+"""Cell text <-> API value, per field type (README: "CSV format", "export").
 
 Import: every converter returns a :class:`Converted` pair of Polars expressions over one
 column of text cells (null = empty = "not given"): ``value`` (the API value, null when not

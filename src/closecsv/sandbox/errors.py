@@ -1,6 +1,6 @@
 """The one response type and the one error envelope of the sandbox.
 
-Close's error bodies (REFERENCE §4), reproduced exactly:
+Close's error bodies (docs/CLOSE_API.md, Errors), reproduced exactly:
 
 - 400 validation: ``{"errors": [...], "field-errors": {"<field>": "<message>"}}``
 - 400 with a single message (e.g. the ``_skip`` cap): ``{"error": "<message>"}``

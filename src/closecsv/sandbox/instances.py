@@ -1,7 +1,7 @@
 """Custom activity instances (``/activity/custom/``, ``/activity/``) and custom objects.
 
-As REFERENCE §5.8/§5.9 documents: create answers 200 for activities, 201 for objects; a
-``PUT`` is a patch and ``null`` clears a field; required fields are checked only when the
+As Close documents it (docs/CLOSE_API.md, Writes): create answers 200 for activities, 201 for
+objects; a ``PUT`` is a patch and ``null`` clears a field; required fields are checked only when the
 activity's status is ``published`` (the default), and always for custom objects; filtering
 activities by type, user, contact or ``_type`` needs ``lead_id``; listing objects needs
 ``lead_id``.  ``date_created`` and ``activity_at`` given on create are kept.

@@ -1,4 +1,4 @@
-"""Rate limiting and fault injection (REFERENCE §3).
+"""Rate limiting and fault injection (docs/CLOSE_API.md, Rate limits).
 
 Rate limit: one token bucket per API key, ``capacity = max(rps, 1)``, refilled continuously at
 ``rps`` tokens/s on the injectable clock; a request takes one token.  Every response then

@@ -4,7 +4,8 @@ Order of every list: ``date_created`` descending, ``id`` descending as the tie-b
 first, like Close's activity feeds); it is stable, so paging a list that does not change never
 repeats or skips.  ``has_more`` is exact: one more item than the page is looked at.
 
-Caps (``_limit`` max, ``_skip`` max) per endpoint, Close's where observed (REFERENCE §2.1):
+Caps (``_limit`` max, ``_skip`` max) per endpoint, Close's where observed
+(docs/CLOSE_API.md, Paging):
 ``/lead/`` 200 / 35,000 [LIVE]; ``/activity/custom/`` and ``/activity/`` 100 / 250,000, where
 250,000 is INFERRED from the one observation on ``/activity/email/`` and 100 from the default
 page size connectors use; every other list 1000 / 100,000 (generous, finite, not Close's).

@@ -1,4 +1,5 @@
-"""Read-only resources: users, organization, leads, contacts, types, custom fields (REFERENCE §5).
+"""Read-only resources: users, organization, leads, contacts, types, custom fields
+(docs/CLOSE_API.md).
 
 Rendering rules that Close follows and the sandbox copies:
 

@@ -5,7 +5,7 @@ Per request, in this order: added latency; Basic auth (key as user name, empty p
 ``{"error": "Unauthorized"}`` otherwise); the rate limit (429); routing (unknown path 404
 ``{"error": ...}``, a known path without its trailing slash 404 as well, wrong method 405);
 fault injection; then the handler under the org lock.  ``POST`` with ``x-http-method-override:
-GET`` and a ``{"_params": {...}}`` body is read as a GET (REFERENCE §2.5).
+GET`` and a ``{"_params": {...}}`` body is read as a GET (docs/CLOSE_API.md, Long filters).
 
 Every request gets an HTTP answer: bad input is a 400 in Close's shape (handlers raise
 :class:`ApiFailure`; a body that is not plain JSON, e.g. ``NaN`` or a 5,000-digit number, is

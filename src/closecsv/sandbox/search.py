@@ -1,4 +1,4 @@
-"""``POST /data/search/``: Advanced Filtering (REFERENCE §2.2, §5.5).
+"""``POST /data/search/``: Advanced Filtering (docs/CLOSE_API.md, Search).
 
 Emulated: node types ``and``, ``or``, ``match_all``, ``object_type``, ``id``, ``text`` (modes
 ``full_words`` (default), ``phrase``, ``exact_value``), ``field_condition`` (``regular_field``

@@ -1,4 +1,5 @@
-"""Validation of custom field values, as Close documents it per field type (REFERENCE §6, §5.7).
+"""Validation of custom field values, as Close documents it per field type
+(docs/CLOSE_API.md, Custom fields and values).
 
 ``number`` JSON number (or a numeric string, converted); ``date`` ``YYYY-MM-DD``; ``datetime``
 ISO 8601 with an offset, stored in UTC; ``choices`` one of the field's choices, exactly (a list
@@ -6,7 +7,7 @@ of them when the field accepts multiple values); ``user`` user ids, active or in
 exact full name converted to the id; ``contact`` ids of the lead's contacts; ``custom_object``
 ids of the lead's objects of the referenced type; ``text``/``textarea`` strings; ``hidden`` any
 JSON value.  ``null`` clears a field.  Errors are keyed by the submitted key
-(``custom.cf_…``), which REFERENCE §4 infers.
+(``custom.cf_…``), which is inferred, not documented (docs/CLOSE_API.md, Errors).
 """
 
 from __future__ import annotations

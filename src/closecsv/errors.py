@@ -12,8 +12,10 @@
     │   └── NotFound
     └── OutcomeUnknown              a write that may or may not have happened
 
-Retried conditions (429, 503, connect errors) never surface: the client handles them and
-raises ``ApiError`` only when its retry budget is spent.  Row-level problems are data, not
+Retried conditions (429, connect errors, and 5xx or lost answers to reads) never surface:
+the client handles them and raises ``ApiError`` only when its retry budget is spent.  A write
+whose answer is lost or is a 5xx may have happened: that is ``OutcomeUnknown``, never retried
+blindly.  Row-level problems are data, not
 exceptions: each row ends as a ``RowResult`` (:mod:`closecsv.importing.report`) written to the
 results or errors file, never raised through the import loop.
 """

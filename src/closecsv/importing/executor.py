@@ -37,7 +37,7 @@ IN_DOUBT = "outcome still unknown after retries; run the same command again to r
 
 
 @dataclass(frozen=True)
-class Settings:
+class SendSettings:
     """The executor's share of :class:`~closecsv.importing.options.ImportOptions`."""
 
     dry_run: bool = False
@@ -47,7 +47,7 @@ class Settings:
     settle_seconds: float = defaults.SETTLE_SECONDS  # wait before a reconcile looks again
 
     @classmethod
-    def from_options(cls, options: ImportOptions) -> Settings:
+    def from_options(cls, options: ImportOptions) -> SendSettings:
         return cls(
             dry_run=options.dry_run,
             concurrency=max(1, options.concurrency),
@@ -74,7 +74,7 @@ class Executor:
         self,
         client: CloseClient,
         kind: Kind,
-        settings: Settings,
+        settings: SendSettings,
         progress: Progress,
         journal: Journal | None,
         reconciler: Reconciler,

@@ -195,8 +195,8 @@ def choose_route(api: Api, scope: Scope, leads: int, strategy: Strategy) -> tupl
     return (guess.cheaper if strategy == "auto" else strategy), guess
 
 
-class _Run:
-    """The state of one export while instances stream in."""
+class _OpenExports:
+    """The open output files of one export (one per type) while instances stream in."""
 
     def __init__(self, api: Api, kind: Kind, options: ExportOptions, progress: Progress) -> None:
         self.api, self.kind, self.options, self.progress = api, kind, options, progress
@@ -265,30 +265,30 @@ def run_export(
     scope = Scope(
         kind, tuple(t.id for t in types), _window(options, marks, now), options.lead_query
     )
-    run = _Run(api, kind, options, show)
-    run.leads = find_leads(api, scope) if types else {}
-    route, guess = choose_route(api, scope, len(run.leads), options.strategy)
+    files = _OpenExports(api, kind, options, show)
+    files.leads = find_leads(api, scope) if types else {}
+    route, guess = choose_route(api, scope, len(files.leads), options.strategy)
     show.note(_describe(route, guess))
     show.start(guess.wanted or 0, 0)
     try:
-        run.open(types, root, names, state)
-        run.consume(_instances(api, scope, route, run.leads, types), scope.window)
-        run.commit()
+        files.open(types, root, names, state)
+        files.consume(_instances(api, scope, route, files.leads, types), scope.window)
+        files.commit()
     except OSError as exc:
-        run.discard()
+        files.discard()
         raise FatalError(
             f"cannot write the export in {root}: {exc.strerror or exc}",
             hint="free disk space or fix the folder, then run the same command again "
             "(no partial file was left under a final name)",
         ) from None
     except BaseException:
-        run.discard()
+        files.discard()
         raise
     finally:
         show.close()
     report = ExportReport(kind.name, route, guess, root, manifest=manifest)
-    report.types = [e.manifest_entry() for e in run.exports.values()]
-    _finish(report, scope, state, run)
+    report.types = [e.manifest_entry() for e in files.exports.values()]
+    _finish(report, scope, state, files)
     report.requests, report.seconds = requests(), clock() - started
     return report
 
@@ -325,22 +325,22 @@ def _describe(route: str, guess: Estimate) -> str:
     )
 
 
-def _finish(report: ExportReport, scope: Scope, state: ExportState | None, run: _Run) -> None:
+def _finish(report: ExportReport, scope: Scope, state: ExportState | None, files: _OpenExports) -> None:
     manifest = Manifest.model_validate(
         {
             "kind": scope.kind.name,
             "route": report.route,
             "since": _iso(scope.window.since),
             "until": _iso(scope.window.until),
-            "formula_escaped": not run.options.raw and run.options.format == "csv",
-            "multi_separator": run.options.separator,
+            "formula_escaped": not files.options.raw and files.options.format == "csv",
+            "multi_separator": files.options.separator,
             "types": report.types,
         }
     )
     write_atomic_text(report.out_dir / report.manifest, dump(manifest))
     if state is not None:
         marks = {
-            e.info.id: (e.info.name, e.mark) for e in run.exports.values() if e.mark is not None
+            e.info.id: (e.info.name, e.mark) for e in files.exports.values() if e.mark is not None
         }
         state.update(scope.kind.name, marks)
         state.save()

@@ -58,7 +58,7 @@ class SendSettings:
 
 
 @dataclass
-class Run:
+class ExecutionState:
     """Mutable state of one execution, shared by the phases."""
 
     results: dict[int, RowResult] = field(default_factory=dict)
@@ -83,7 +83,7 @@ class Executor:
         self.client, self.kind = client, kind
         self.rows: list[PlannedRow] = []
         self.settings, self.progress, self.journal = settings, progress, journal
-        self.state = Run()
+        self.state = ExecutionState()
         self.overlay: Sent = {}  # dry run: instance id -> row -> the body it would send
         self.id_label: str | None = None  # the id column, named as the file does (--map)
         self.entries: dict[int, Entry] = {}
@@ -94,7 +94,7 @@ class Executor:
             self.reconciler.claim(journal.instance_ids())
 
     # -- phases ------------------------------------------------------------------------------
-    def run(self, rows: list[PlannedRow], settled: pl.DataFrame) -> Run:
+    def run(self, rows: list[PlannedRow], settled: pl.DataFrame) -> ExecutionState:
         """Handle ``rows`` one by one; ``settled`` (outcomes already known) counts as done."""
         self.rows = rows
         try:

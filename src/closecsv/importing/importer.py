@@ -40,7 +40,7 @@ from closecsv.close.client import CloseClient
 from closecsv.close.kinds import Kind
 from closecsv.close.schema import Schema
 from closecsv.importing.dryrun import dry_run_in_slices
-from closecsv.importing.executor import Executor, Run, SendSettings
+from closecsv.importing.executor import Executor, ExecutionState, SendSettings
 from closecsv.importing.journal import Journal
 from closecsv.importing.options import ImportOptions
 from closecsv.importing.plan import Plan, build_plan
@@ -150,7 +150,7 @@ def _execute(
     journal: Journal | None,
     sleep: Callable[[float], None],
     sent: Sent | None = None,
-) -> tuple[Run, Outcomes]:
+) -> tuple[ExecutionState, Outcomes]:
     pending, settled = plan.pending(settings.dry_run), plan.settled(settings.dry_run)
     fields = Fields(schema, plan.kind)
     fields.warm(r.type_id for r in pending)

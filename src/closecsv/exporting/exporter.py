@@ -30,7 +30,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from closecsv import defaults
-from closecsv.close.api import Api
+from closecsv.close.api import SearchApi
 from closecsv.close.kinds import Kind
 from closecsv.close.schema import Schema, TypeInfo
 from closecsv.close.users import UserDirectory
@@ -181,12 +181,12 @@ def _window(options: ExportOptions, marks: list[Mark | None], now: datetime) -> 
     return Window(since, until)
 
 
-def load_users(api: Api) -> dict[str, str]:
+def load_users(api: SearchApi) -> dict[str, str]:
     """``{user id: email}`` for every member, active or not (as the importer resolves them)."""
     return dict(UserDirectory(api).users().email_by_id)
 
 
-def choose_route(api: Api, scope: Scope, leads: int, strategy: Strategy) -> tuple[str, Estimate]:
+def choose_route(api: SearchApi, scope: Scope, leads: int, strategy: Strategy) -> tuple[str, Estimate]:
     guess = estimate(api, scope, leads)
     if scope.lead_query is not None:
         if strategy == "org":
@@ -198,7 +198,7 @@ def choose_route(api: Api, scope: Scope, leads: int, strategy: Strategy) -> tupl
 class _OpenExports:
     """The open output files of one export (one per type) while instances stream in."""
 
-    def __init__(self, api: Api, kind: Kind, options: ExportOptions, progress: Progress) -> None:
+    def __init__(self, api: SearchApi, kind: Kind, options: ExportOptions, progress: Progress) -> None:
         self.api, self.kind, self.options, self.progress = api, kind, options, progress
         self.exports: dict[str, TypeExport] = {}
         self.leads: dict[str, str] = {}
@@ -240,7 +240,7 @@ class _OpenExports:
 
 
 def run_export(
-    api: Api,
+    api: SearchApi,
     schema: Schema,
     kind: Kind,
     options: ExportOptions,
@@ -306,7 +306,7 @@ def _prepare(options: ExportOptions, names: list[str], *, stamped: bool) -> Path
 
 
 def _instances(
-    api: Api, scope: Scope, route: str, leads: Mapping[str, str], types: list[TypeInfo]
+    api: SearchApi, scope: Scope, route: str, leads: Mapping[str, str], types: list[TypeInfo]
 ) -> Iterator[dict[str, Any]]:
     if not types:
         return iter(())

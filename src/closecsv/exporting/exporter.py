@@ -186,7 +186,9 @@ def load_users(api: SearchApi) -> dict[str, str]:
     return dict(UserDirectory(api).users().email_by_id)
 
 
-def choose_route(api: SearchApi, scope: Scope, leads: int, strategy: Strategy) -> tuple[str, Estimate]:
+def choose_route(
+    api: SearchApi, scope: Scope, leads: int, strategy: Strategy
+) -> tuple[str, Estimate]:
     guess = estimate(api, scope, leads)
     if scope.lead_query is not None:
         if strategy == "org":
@@ -198,7 +200,9 @@ def choose_route(api: SearchApi, scope: Scope, leads: int, strategy: Strategy) -
 class _OpenExports:
     """The open output files of one export (one per type) while instances stream in."""
 
-    def __init__(self, api: SearchApi, kind: Kind, options: ExportOptions, progress: Progress) -> None:
+    def __init__(
+        self, api: SearchApi, kind: Kind, options: ExportOptions, progress: Progress
+    ) -> None:
         self.api, self.kind, self.options, self.progress = api, kind, options, progress
         self.exports: dict[str, TypeExport] = {}
         self.leads: dict[str, str] = {}
@@ -325,7 +329,9 @@ def _describe(route: str, guess: Estimate) -> str:
     )
 
 
-def _finish(report: ExportReport, scope: Scope, state: ExportState | None, files: _OpenExports) -> None:
+def _finish(
+    report: ExportReport, scope: Scope, state: ExportState | None, files: _OpenExports
+) -> None:
     manifest = Manifest.model_validate(
         {
             "kind": scope.kind.name,

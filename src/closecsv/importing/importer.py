@@ -40,7 +40,7 @@ from closecsv.close.client import CloseClient
 from closecsv.close.kinds import Kind
 from closecsv.close.schema import Schema
 from closecsv.importing.dryrun import dry_run_in_slices
-from closecsv.importing.executor import Executor, ExecutionState, SendSettings
+from closecsv.importing.executor import ExecutionState, Executor, SendSettings
 from closecsv.importing.journal import Journal
 from closecsv.importing.options import ImportOptions
 from closecsv.importing.plan import Plan, build_plan

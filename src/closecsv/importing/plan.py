@@ -96,7 +96,9 @@ class Plan:
         return record
 
 
-def build_plan(client: ReadApi, schema: Schema, kind: Kind, path: Path, options: ImportOptions) -> Plan:
+def build_plan(
+    client: ReadApi, schema: Schema, kind: Kind, path: Path, options: ImportOptions
+) -> Plan:
     """Plan the import of ``path``; raises :class:`InputError` for file-level problems."""
     options.check()
     before = requests_made(client)

@@ -27,7 +27,7 @@ from closecsv.importing.reconcile import Group, Reconciler, update_body
 from closecsv.importing.report import (
     RowResult,
 )
-from closecsv.importing.updates import Sent, as_left, chains, run_chain
+from closecsv.importing.updates import Compared, Sent, ToSend, as_left, chains, run_chain
 from closecsv.progress import Progress
 
 T = TypeVar("T")
@@ -153,7 +153,9 @@ class Executor:
     def _update_chain(
         self, chain: list[PlannedRow], instance: Mapping[str, Any] | None
     ) -> list[RowResult]:
-        def send(row: PlannedRow, body: dict[str, Any]) -> Any:
+        def send(
+            row: PlannedRow, body: dict[str, Any]
+        ) -> tuple[RowResult | None, Mapping[str, Any] | None]:
             result, answer = self._send_update(row, body)
             if self.settings.dry_run and result is not None:
                 self.overlay.setdefault(row.instance_id or "", {})[row.row] = body
@@ -161,8 +163,8 @@ class Executor:
 
         return run_chain(chain, instance, self._compare, send, self.state.stop.is_set)
 
-    def _compare(self, row: PlannedRow, instance: Mapping[str, Any] | None) -> Any:
-        """A ``RowResult`` (failed, unchanged, or updated by an earlier run), else the body."""
+    def _compare(self, row: PlannedRow, instance: Mapping[str, Any] | None) -> Compared:
+        """A ``RowResult`` (failed, unchanged, or updated by an earlier run), else ``ToSend``."""
         what = f"{self.id_label or self.kind.id_column} {row.instance_id}"
         if instance is None:
             return _failed(row, f"{what}: no such {self.kind.noun}")
@@ -171,7 +173,7 @@ class Executor:
             return _failed(row, f"{what} is of type {found_type}, not {row.type_id}")
         body = update_body(row, instance, self.kind, self.reconciler.fields)
         if body:
-            return body
+            return ToSend(body)
         entry = self.entries.get(row.row)
         was_sent = entry is not None and entry.needs_reconcile
         status = "updated" if was_sent else "unchanged"

@@ -32,13 +32,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from closecsv import defaults
 from closecsv.close.api import SearchApi
 from closecsv.close.kinds import Kind
+from closecsv.close.paging import Window
 from closecsv.close.schema import Schema, TypeInfo
 from closecsv.close.users import UserDirectory
 from closecsv.errors import ConfigError, FatalError
 from closecsv.exporting.routes import (
     Estimate,
     Scope,
-    Window,
     batched,
     estimate,
     find_leads,

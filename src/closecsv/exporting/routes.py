@@ -36,7 +36,7 @@ from typing import Any
 
 from closecsv.close.api import SearchApi
 from closecsv.close.kinds import ACTIVITIES, Kind
-from closecsv.close.paging import Window as PagingWindow
+from closecsv.close.paging import Window
 from closecsv.close.shapes import ListPage, require
 from closecsv.errors import RequestRejected
 
@@ -46,42 +46,6 @@ BATCH = 500
 OBJECT_WINDOW = 5000
 ACTIVITY_OBJECT = "activity.custom_activity"
 OBJECT_OBJECT = "custom_object"
-
-
-def stamp(moment: datetime) -> str:
-    return moment.isoformat(timespec="microseconds")
-
-
-@dataclass(frozen=True)
-class Window:
-    """Half-open ``[since, until)`` on ``date_created``; ``None`` is unbounded."""
-
-    since: datetime | None = None
-    until: datetime | None = None
-
-    def params(self) -> dict[str, str]:
-        out = {}
-        if self.since is not None:
-            out["date_created__gte"] = stamp(self.since)
-        if self.until is not None:
-            out["date_created__lt"] = stamp(self.until)
-        return out
-
-    def contains(self, when: datetime) -> bool:
-        return (self.since is None or when >= self.since) and (
-            self.until is None or when < self.until
-        )
-
-    def condition(self) -> dict[str, Any] | None:
-        """The window as a search ``field_condition`` on ``date_created``, or None."""
-        if self.since is None and self.until is None:
-            return None
-        moments: dict[str, Any] = {}
-        if self.since is not None:
-            moments["on_or_after"] = {"type": "fixed_utc", "value": stamp(self.since)}
-        if self.until is not None:
-            moments["before"] = {"type": "fixed_utc", "value": stamp(self.until)}
-        return {"type": "moment_range", **moments}
 
 
 @dataclass(frozen=True)
@@ -250,9 +214,9 @@ def object_windows(api: SearchApi, scope: Scope, window: Window) -> Iterator[Win
     """``window`` cut in halves until each holds at most :data:`OBJECT_WINDOW` objects, so a
     search result (which the client returns whole) stays small."""
     found = count(api, replace(scope, window=window).instances_query())
-    halves = PagingWindow(window.since, window.until).split(datetime.now(UTC))
+    halves = window.split(datetime.now(UTC))
     if found is None or found <= OBJECT_WINDOW or halves is None:
         yield window
         return
     for half in halves:
-        yield from object_windows(api, scope, Window(half.gte, half.lt))
+        yield from object_windows(api, scope, half)

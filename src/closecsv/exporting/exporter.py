@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from closecsv import defaults
 from closecsv.close.api import SearchApi
@@ -49,6 +48,7 @@ from closecsv.exporting.routes import (
 from closecsv.exporting.rows import Flattener, parse_timestamp
 from closecsv.exporting.state import ExportState, Mark
 from closecsv.files.json_files import Manifest, dump
+from closecsv.files.moments import time_zone
 from closecsv.files.outputs import (
     MANIFEST,
     file_names,
@@ -354,10 +354,7 @@ def _finish(
 
 def parse_moment(text: str, timezone: str, option: str) -> datetime:
     """``--since``/``--until``: an ISO date or date-time; naive ones in ``timezone``."""
-    try:
-        zone = ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"unknown time zone {timezone!r}", hint="use an IANA name") from exc
+    zone = time_zone(timezone)
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError as exc:

@@ -48,7 +48,7 @@ from closecsv.exporting.routes import (
 from closecsv.exporting.rows import Flattener, parse_timestamp
 from closecsv.exporting.state import ExportState, Mark
 from closecsv.files.json_files import Manifest, dump
-from closecsv.files.moments import time_zone
+from closecsv.files.moments import parse_iso, time_zone
 from closecsv.files.outputs import (
     MANIFEST,
     file_names,
@@ -356,7 +356,7 @@ def parse_moment(text: str, timezone: str, option: str) -> datetime:
     """``--since``/``--until``: an ISO date or date-time; naive ones in ``timezone``."""
     zone = time_zone(timezone)
     try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        moment = parse_iso(text.strip())
     except ValueError as exc:
         raise ConfigError(
             f"{option} {text!r} is not an ISO 8601 date or date-time",

@@ -33,6 +33,7 @@ from closecsv.close.kinds import Kind
 from closecsv.close.schema import FieldInfo, TypeInfo
 from closecsv.exporting.cells import api_to_cell
 from closecsv.files.cells import neutralise
+from closecsv.files.moments import parse_iso
 
 Obj = Mapping[str, Any]
 DATETIME = pl.Datetime("us", "UTC")
@@ -52,7 +53,7 @@ def parse_timestamp(value: Any) -> datetime | None:
     """An API timestamp as an aware UTC datetime (None for a missing value)."""
     if not value:
         return None
-    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    moment = parse_iso(str(value))
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
 
 

@@ -15,7 +15,7 @@ import pytest
 import closecsv
 from closecsv.cli import main
 from closecsv.exporting.exporter import ExportOptions
-from closecsv.importing.executor import Settings
+from closecsv.importing.executor import SendSettings
 from closecsv.importing.options import ImportOptions
 
 CLI_ONLY = {"help", "quiet", "json"}  # rendering: the API returns data and prints nothing
@@ -82,7 +82,7 @@ def test_the_options_the_runs_use_have_the_cli_defaults() -> None:
     for name, api_name in renamed.items():
         assert getattr(options, name) == cli[api_name]
     assert {n: getattr(options, n) for n in given} == {n: cli[n] for n in given}
-    assert Settings() == Settings.from_options(ImportOptions())
+    assert SendSettings() == SendSettings.from_options(ImportOptions())
     export = ExportOptions()
     cli_export = cli_defaults("export")
     assert export.out_dir == cli_export["out_dir"]

@@ -1,7 +1,7 @@
 """Every option's default, in one place.
 
 The command line's options (``closecsv import``/``validate``/``export``/``leads``), the option
-dataclasses the runs take (``ImportOptions``, the importer's ``Settings``, ``ExportOptions``)
+dataclasses the runs take (``ImportOptions``, the importer's ``SendSettings``, ``ExportOptions``)
 and the Python API (``closecsv.import_file`` and friends) all read their defaults from here,
 so the CLI and a script given no option behave the same.  No imports: ``closecsv --help``
 and ``import closecsv`` stay light.

@@ -2,7 +2,7 @@
 ``advance``, ``note``, ``resize``, ``close``) and :class:`NullProgress`, which shows nothing.
 
 The importer and the exporter call it and know nothing of terminals; the command line's
-displays (a tqdm bar, log lines) live in :mod:`closecsv.cli.progress`.  Calls come from one
+displays (a tqdm bar, log lines) live in :mod:`closecsv.cli.progress_display`.  Calls come from one
 thread (the run's collector).
 """
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from closecsv.cli.progress import LogProgress
+from closecsv.cli.progress_display import LogProgress
 from closecsv.exporting.exporter import ExportReport
 
 

@@ -21,9 +21,10 @@ from closecsv.cli import context as cli_context
 from closecsv.close.client import CloseClient
 from closecsv.close.config import ApiKey
 from closecsv.close.kinds import ACTIVITIES
+from closecsv.close.paging import Window
 from closecsv.close.schema import Schema
 from closecsv.errors import ApiError, OutcomeUnknown
-from closecsv.exporting.routes import Scope, Window, estimate
+from closecsv.exporting.routes import Scope, estimate
 from closecsv.importing.resolve import Resolver
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
 from tests.helpers.clock import FakeClock

@@ -21,7 +21,7 @@ from closecsv.close.kinds import ACTIVITIES
 from closecsv.close.schema import Schema
 from closecsv.exporting.exporter import ExportOptions, run_export
 from closecsv.files.cells import FORMULA_TRIGGERS, unneutralise
-from closecsv.importing.executor import Settings
+from closecsv.importing.executor import SendSettings
 from closecsv.importing.importer import execute_plan
 from closecsv.importing.options import ImportOptions
 from closecsv.importing.plan import build_plan
@@ -51,7 +51,7 @@ def _import(transport: httpx.BaseTransport, path: Path) -> ImportReport:
     with sandbox_client(transport) as c:
         schema = Schema(c)
         plan = build_plan(c, schema, ACTIVITIES, path, ImportOptions())
-        run = Settings(settle_seconds=0)
+        run = SendSettings(settle_seconds=0)
         return execute_plan(c, schema, plan, run, NullProgress(), sleep=lambda _: None)
 
 

@@ -17,7 +17,7 @@ from closecsv.close.kinds import ACTIVITIES, OBJECTS, Kind
 from closecsv.close.schema import Schema
 from closecsv.exporting.exporter import ExportOptions, ExportReport, run_export
 from closecsv.files.cells import neutralise, unneutralise
-from closecsv.importing.executor import Settings
+from closecsv.importing.executor import SendSettings
 from closecsv.importing.importer import execute_plan
 from closecsv.importing.options import ImportOptions
 from closecsv.importing.plan import build_plan
@@ -38,7 +38,7 @@ def import_file(transport: httpx.BaseTransport, kind: Kind, path: Path) -> Impor
     with sandbox_client(transport) as c:
         schema = Schema(c)
         plan = build_plan(c, schema, kind, path, ImportOptions(report_dir=path.parent / "rep"))
-        settings = Settings(report_dir=path.parent / "rep", settle_seconds=0)
+        settings = SendSettings(report_dir=path.parent / "rep", settle_seconds=0)
         return execute_plan(c, schema, plan, settings, NullProgress(), sleep=lambda _: None)
 
 

@@ -16,7 +16,7 @@ from closecsv.close.client import CloseClient
 from closecsv.close.config import ApiKey
 from closecsv.close.kinds import ACTIVITIES
 from closecsv.close.schema import Schema
-from closecsv.importing.executor import Settings
+from closecsv.importing.executor import SendSettings
 from closecsv.importing.importer import execute_plan
 from closecsv.importing.options import ImportOptions
 from closecsv.importing.plan import Plan, build_plan
@@ -91,7 +91,7 @@ class Env:
         return build_plan(self.client, self.schema, ACTIVITIES, path, ImportOptions())
 
     def run(self, path: Path, **settings: Any) -> ImportReport:
-        opts = Settings(settle_seconds=0.0, **settings)
+        opts = SendSettings(settle_seconds=0.0, **settings)
         return execute_plan(
             self.client, self.schema, self.plan(path), opts, NullProgress(), sleep=lambda _: None
         )

@@ -13,7 +13,7 @@ from closecsv.close.client import CloseClient
 from closecsv.close.config import ApiKey
 from closecsv.close.kinds import ACTIVITIES, Kind
 from closecsv.close.schema import Schema, TypeInfo
-from closecsv.importing.executor import Settings
+from closecsv.importing.executor import SendSettings
 from closecsv.importing.importer import execute_plan
 from closecsv.importing.job import Job
 from closecsv.importing.report import OUTCOME_SCHEMA, ImportReport
@@ -87,7 +87,7 @@ class Env:
 
     def run(self, plan: Plan, **settings: Any) -> ImportReport:
         plan.source.touch()
-        opts = Settings(settle_seconds=0.0, **settings)
+        opts = SendSettings(settle_seconds=0.0, **settings)
         return execute_plan(self.client, self.schema, plan, opts, NullProgress())
 
     def leads(self) -> list[str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from closecsv.cli.progress import BarProgress, LogProgress, make_progress
+from closecsv.cli.progress_display import BarProgress, LogProgress, make_progress
 from closecsv.errors import AuthError
 from closecsv.importing.report import (
     OUTCOME_SCHEMA,

@@ -1,4 +1,5 @@
-"""Random valid values survive an import and read back unchanged (exporting.cells.api_to_cell).
+"""Random valid values survive an import and read back unchanged
+(exporting.export_cells.api_to_cell).
 
 A second import of the same values as updates of the created instance is a no-op: every
 row ``unchanged`` and no write sent.
@@ -21,7 +22,7 @@ from closecsv.close.client import CloseClient
 from closecsv.close.config import ApiKey
 from closecsv.close.kinds import ACTIVITIES, OBJECTS, Kind
 from closecsv.close.schema import Schema
-from closecsv.exporting.cells import api_to_cell
+from closecsv.exporting.export_cells import api_to_cell
 from closecsv.files.cells import number_to_cell
 from closecsv.importing.importer import run_import
 from closecsv.importing.options import ImportOptions

@@ -14,7 +14,7 @@ import pytest
 
 from closecsv.close.kinds import ACTIVITIES, OBJECTS, Kind
 from closecsv.errors import AuthError
-from closecsv.importing.executor import Settings
+from closecsv.importing.executor import SendSettings
 from closecsv.importing.importer import execute_plan
 from closecsv.importing.journal import Journal
 from closecsv.progress import NullProgress
@@ -240,7 +240,7 @@ def test_ctrl_c_stops_sending_flushes_and_resumes(env: Env) -> None:
     plan = Plan(ACTIVITIES, env.tmp / "calls.csv", rows)
     plan.source.touch()
     report = execute_plan(
-        env.client, env.schema, plan, Settings(settle_seconds=0), InterruptAfter(5)
+        env.client, env.schema, plan, SendSettings(settle_seconds=0), InterruptAfter(5)
     )
     assert report.interrupted and report.exit_code == 130
     counts = report.counts()

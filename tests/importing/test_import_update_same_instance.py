@@ -20,7 +20,7 @@ from closecsv.errors import AuthError
 from closecsv.importing.importer import run_import
 from closecsv.importing.options import ImportOptions
 from closecsv.importing.plan import PlannedRow
-from closecsv.importing.updates import run_chain
+from closecsv.importing.updates import ToSend, run_chain
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
 from tests.helpers.send import Env, Plan, existing_call, make_env, update_row
 
@@ -146,7 +146,7 @@ def test_rows_after_one_whose_outcome_is_unknown_wait_for_the_rerun() -> None:
         return None, None  # the answer was lost
 
     results = run_chain(
-        rows, {"id": "acti_x", "v": 0}, lambda r, i: dict(r.payload), send, lambda: False
+        rows, {"id": "acti_x", "v": 0}, lambda r, i: ToSend(dict(r.payload)), send, lambda: False
     )
     assert sent == [2]
     assert [(r.row, r.status) for r in results] == [(3, "skipped"), (4, "skipped")]

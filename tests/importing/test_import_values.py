@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from closecsv.close.schema import FieldInfo
-from closecsv.exporting.cells import api_to_cell
+from closecsv.exporting.export_cells import api_to_cell
 from closecsv.files.cells import FORMULA_TRIGGERS, neutralise, unneutralise
 from closecsv.importing.values import ValueOptions, convert_cells, same_value
 

@@ -20,7 +20,7 @@ from closecsv.close.client import CloseClient
 from closecsv.close.config import ApiKey
 from closecsv.close.kinds import ACTIVITIES
 from closecsv.close.schema import Schema
-from closecsv.importing.executor import Settings
+from closecsv.importing.executor import SendSettings
 from closecsv.importing.importer import execute_plan
 from closecsv.importing.options import ImportOptions
 from closecsv.importing.plan import build_plan
@@ -48,7 +48,7 @@ def test_soak_3000_rows_at_10_percent_faults_exactly_once(tmp_path: Path) -> Non
     started = time.monotonic()
     schema = Schema(client)
     plan = build_plan(client, schema, ACTIVITIES, path, ImportOptions())
-    settings = Settings(concurrency=4, settle_seconds=0.0)
+    settings = SendSettings(concurrency=4, settle_seconds=0.0)
     report = execute_plan(client, schema, plan, settings, NullProgress(), sleep=lambda _: None)
     elapsed = time.monotonic() - started
     faults = sandbox.dispatcher.status_counts

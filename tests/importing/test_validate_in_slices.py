@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from closecsv.cli.progress import LogProgress
+from closecsv.cli.progress_display import LogProgress
 from closecsv.close.client import CloseClient
 from closecsv.close.config import ApiKey
 from closecsv.close.kinds import ACTIVITIES, KINDS

@@ -44,7 +44,7 @@ class Context:
     @contextmanager
     def client(self) -> Iterator[CloseClient]:
         settings = self.settings()
-        from closecsv.cli.progress import stderr_notice
+        from closecsv.cli.progress_display import stderr_notice
 
         notify = None if self.quiet else stderr_notice  # retries and long waits, on stderr
         with CloseClient(settings.api_key, settings.api_url, notify=notify) as client:

@@ -100,7 +100,7 @@ def export_command(ctx: Context, /, kind: str, fmt: str, **options: Any) -> None
     Example:
         closecsv export activities --type "Discovery Call" --out-dir exports --since 2024-01-01
     """
-    from closecsv.cli.progress import make_progress
+    from closecsv.cli.progress_display import make_progress
     from closecsv.exporting.exporter import options_from_cli, run_export
 
     settings = options_from_cli(format=fmt, **options)

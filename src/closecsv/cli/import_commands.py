@@ -68,7 +68,7 @@ def validate_command(ctx: Context, /, kind: str, file: Path, **options: Any) -> 
 
 def run_import_command(ctx: Context, kind: str, file: Path, options: dict[str, Any]) -> int:
     """Run the import, render the summary (stderr) and receipt (stdout); the exit code."""
-    from closecsv.cli.progress import make_progress
+    from closecsv.cli.progress_display import make_progress
     from closecsv.importing.importer import run_import
     from closecsv.importing.options import ImportOptions
     from closecsv.importing.report import ReportPaths, receipt, summary_text

@@ -27,7 +27,7 @@ class ReadApi(Protocol):
     ) -> list[dict[str, Any]]: ...
 
 
-class Api(ReadApi, Protocol):
+class SearchApi(ReadApi, Protocol):
     """Reads plus ``post`` (``/data/search/`` counts are POSTs)."""
 
     def post(self, path: str, json: Mapping[str, Any]) -> dict[str, Any]: ...

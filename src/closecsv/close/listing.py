@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from closecsv.close.api import Api
+from closecsv.close.api import SearchApi
 from closecsv.close.search import SEARCH_MAX_LIMIT, SEARCH_PATH
 from closecsv.close.users import UserDirectory, full_name
 
@@ -23,7 +23,7 @@ USER_COLUMNS = ("id", "name", "email", "status")
 LEAD_COLUMNS = ("id", "name", "emails", "phones")
 
 
-def list_users(api: Api) -> list[dict[str, Any]]:
+def list_users(api: SearchApi) -> list[dict[str, Any]]:
     """Every user a ``user`` cell can name: id, full name, email, active or inactive."""
     directory = UserDirectory(api)
     me = directory.me()
@@ -44,7 +44,7 @@ def _user(user: Mapping[str, Any], status: str) -> dict[str, Any]:
     }
 
 
-def list_leads(api: Api, query: str | None, limit: int) -> list[dict[str, Any]]:
+def list_leads(api: SearchApi, query: str | None, limit: int) -> list[dict[str, Any]]:
     """Up to ``limit`` leads, newest first; only those matching ``query`` when given.
 
     One Advanced Filtering search (``results_limit``), cursor pages until ``limit`` leads."""

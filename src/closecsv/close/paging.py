@@ -98,10 +98,14 @@ def is_max_skip_error(exc: RequestRejected) -> bool:
 
 @dataclass(frozen=True)
 class Window:
-    """A half-open ``date_created`` range ``[gte, lt)``; ``None`` is unbounded."""
+    """A half-open ``date_created`` range ``[since, until)``; ``None`` is unbounded.
 
-    gte: datetime | None
-    lt: datetime | None
+    Paging splits it (:meth:`split`), list endpoints take it as :meth:`params`, search as a
+    :meth:`condition`, and an export keeps the instances it :meth:`contains`.
+    """
+
+    since: datetime | None = None
+    until: datetime | None = None
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> Window:
@@ -111,10 +115,10 @@ class Window:
     def params(self) -> dict[str, str]:
         """Query parameters for this window."""
         out = {}
-        if self.gte is not None:
-            out["date_created__gte"] = self.gte.isoformat()
-        if self.lt is not None:
-            out["date_created__lt"] = self.lt.isoformat()
+        if self.since is not None:
+            out["date_created__gte"] = self.since.isoformat()
+        if self.until is not None:
+            out["date_created__lt"] = self.until.isoformat()
         return out
 
     def split(self, now: datetime) -> list[Window] | None:
@@ -124,26 +128,46 @@ class Window:
         1970 below, and above at ``now`` plus the distance from 1970 (so repeated splits of a
         far-future tail grow geometrically and stop in year 9000).
         """
-        if self.gte is None:
-            if self.lt is not None and self.lt <= EPOCH:
+        if self.since is None:
+            if self.until is not None and self.until <= EPOCH:
                 return None
-            return [Window(None, EPOCH), Window(EPOCH, self.lt)]
-        if self.lt is None:
-            start = max(self.gte, now)
+            return [Window(None, EPOCH), Window(EPOCH, self.until)]
+        if self.until is None:
+            start = max(self.since, now)
             if start >= _LAST_SPLIT:
                 return None
             edge = min(start + max(timedelta(days=1), start - EPOCH), _LAST_SPLIT)
-            return [Window(self.gte, edge), Window(edge, None)]
-        mid = (self.gte + (self.lt - self.gte) / 2).replace(microsecond=0)
-        if not self.gte < mid < self.lt:
+            return [Window(self.since, edge), Window(edge, None)]
+        mid = (self.since + (self.until - self.since) / 2).replace(microsecond=0)
+        if not self.since < mid < self.until:
             return None
-        return [Window(self.gte, mid), Window(mid, self.lt)]
+        return [Window(self.since, mid), Window(mid, self.until)]
+
+    def contains(self, when: datetime) -> bool:
+        return (self.since is None or when >= self.since) and (
+            self.until is None or when < self.until
+        )
+
+    def condition(self) -> dict[str, Any] | None:
+        """The window as a search ``field_condition`` on ``date_created``, or None."""
+        if self.since is None and self.until is None:
+            return None
+        moments: dict[str, Any] = {}
+        if self.since is not None:
+            moments["on_or_after"] = {"type": "fixed_utc", "value": _stamp(self.since)}
+        if self.until is not None:
+            moments["before"] = {"type": "fixed_utc", "value": _stamp(self.until)}
+        return {"type": "moment_range", **moments}
 
     def describe(self) -> str:
-        """``[gte, lt)`` for messages."""
-        lo = self.gte.isoformat() if self.gte else "-inf"
-        hi = self.lt.isoformat() if self.lt else "+inf"
+        """``[since, until)`` for messages."""
+        lo = self.since.isoformat() if self.since else "-inf"
+        hi = self.until.isoformat() if self.until else "+inf"
         return f"[{lo}, {hi})"
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="microseconds")
 
 
 def _bound(params: Mapping[str, Any], name: str) -> datetime | None:

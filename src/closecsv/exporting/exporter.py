@@ -27,18 +27,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from closecsv import defaults
-from closecsv.close.api import Api
+from closecsv.close.api import SearchApi
 from closecsv.close.kinds import Kind
+from closecsv.close.paging import Window
 from closecsv.close.schema import Schema, TypeInfo
 from closecsv.close.users import UserDirectory
 from closecsv.errors import ConfigError, FatalError
 from closecsv.exporting.routes import (
     Estimate,
     Scope,
-    Window,
     batched,
     estimate,
     find_leads,
@@ -49,6 +48,7 @@ from closecsv.exporting.routes import (
 from closecsv.exporting.rows import Flattener, parse_timestamp
 from closecsv.exporting.state import ExportState, Mark
 from closecsv.files.json_files import Manifest, dump
+from closecsv.files.moments import parse_iso, time_zone
 from closecsv.files.outputs import (
     MANIFEST,
     file_names,
@@ -181,12 +181,14 @@ def _window(options: ExportOptions, marks: list[Mark | None], now: datetime) -> 
     return Window(since, until)
 
 
-def load_users(api: Api) -> dict[str, str]:
+def load_users(api: SearchApi) -> dict[str, str]:
     """``{user id: email}`` for every member, active or not (as the importer resolves them)."""
     return dict(UserDirectory(api).users().email_by_id)
 
 
-def choose_route(api: Api, scope: Scope, leads: int, strategy: Strategy) -> tuple[str, Estimate]:
+def choose_route(
+    api: SearchApi, scope: Scope, leads: int, strategy: Strategy
+) -> tuple[str, Estimate]:
     guess = estimate(api, scope, leads)
     if scope.lead_query is not None:
         if strategy == "org":
@@ -195,10 +197,12 @@ def choose_route(api: Api, scope: Scope, leads: int, strategy: Strategy) -> tupl
     return (guess.cheaper if strategy == "auto" else strategy), guess
 
 
-class _Run:
-    """The state of one export while instances stream in."""
+class _OpenExports:
+    """The open output files of one export (one per type) while instances stream in."""
 
-    def __init__(self, api: Api, kind: Kind, options: ExportOptions, progress: Progress) -> None:
+    def __init__(
+        self, api: SearchApi, kind: Kind, options: ExportOptions, progress: Progress
+    ) -> None:
         self.api, self.kind, self.options, self.progress = api, kind, options, progress
         self.exports: dict[str, TypeExport] = {}
         self.leads: dict[str, str] = {}
@@ -240,7 +244,7 @@ class _Run:
 
 
 def run_export(
-    api: Api,
+    api: SearchApi,
     schema: Schema,
     kind: Kind,
     options: ExportOptions,
@@ -265,30 +269,30 @@ def run_export(
     scope = Scope(
         kind, tuple(t.id for t in types), _window(options, marks, now), options.lead_query
     )
-    run = _Run(api, kind, options, show)
-    run.leads = find_leads(api, scope) if types else {}
-    route, guess = choose_route(api, scope, len(run.leads), options.strategy)
+    files = _OpenExports(api, kind, options, show)
+    files.leads = find_leads(api, scope) if types else {}
+    route, guess = choose_route(api, scope, len(files.leads), options.strategy)
     show.note(_describe(route, guess))
     show.start(guess.wanted or 0, 0)
     try:
-        run.open(types, root, names, state)
-        run.consume(_instances(api, scope, route, run.leads, types), scope.window)
-        run.commit()
+        files.open(types, root, names, state)
+        files.consume(_instances(api, scope, route, files.leads, types), scope.window)
+        files.commit()
     except OSError as exc:
-        run.discard()
+        files.discard()
         raise FatalError(
             f"cannot write the export in {root}: {exc.strerror or exc}",
             hint="free disk space or fix the folder, then run the same command again "
             "(no partial file was left under a final name)",
         ) from None
     except BaseException:
-        run.discard()
+        files.discard()
         raise
     finally:
         show.close()
     report = ExportReport(kind.name, route, guess, root, manifest=manifest)
-    report.types = [e.manifest_entry() for e in run.exports.values()]
-    _finish(report, scope, state, run)
+    report.types = [e.manifest_entry() for e in files.exports.values()]
+    _finish(report, scope, state, files)
     report.requests, report.seconds = requests(), clock() - started
     return report
 
@@ -306,7 +310,7 @@ def _prepare(options: ExportOptions, names: list[str], *, stamped: bool) -> Path
 
 
 def _instances(
-    api: Api, scope: Scope, route: str, leads: Mapping[str, str], types: list[TypeInfo]
+    api: SearchApi, scope: Scope, route: str, leads: Mapping[str, str], types: list[TypeInfo]
 ) -> Iterator[dict[str, Any]]:
     if not types:
         return iter(())
@@ -325,22 +329,24 @@ def _describe(route: str, guess: Estimate) -> str:
     )
 
 
-def _finish(report: ExportReport, scope: Scope, state: ExportState | None, run: _Run) -> None:
+def _finish(
+    report: ExportReport, scope: Scope, state: ExportState | None, files: _OpenExports
+) -> None:
     manifest = Manifest.model_validate(
         {
             "kind": scope.kind.name,
             "route": report.route,
             "since": _iso(scope.window.since),
             "until": _iso(scope.window.until),
-            "formula_escaped": not run.options.raw and run.options.format == "csv",
-            "multi_separator": run.options.separator,
+            "formula_escaped": not files.options.raw and files.options.format == "csv",
+            "multi_separator": files.options.separator,
             "types": report.types,
         }
     )
     write_atomic_text(report.out_dir / report.manifest, dump(manifest))
     if state is not None:
         marks = {
-            e.info.id: (e.info.name, e.mark) for e in run.exports.values() if e.mark is not None
+            e.info.id: (e.info.name, e.mark) for e in files.exports.values() if e.mark is not None
         }
         state.update(scope.kind.name, marks)
         state.save()
@@ -348,12 +354,9 @@ def _finish(report: ExportReport, scope: Scope, state: ExportState | None, run: 
 
 def parse_moment(text: str, timezone: str, option: str) -> datetime:
     """``--since``/``--until``: an ISO date or date-time; naive ones in ``timezone``."""
+    zone = time_zone(timezone)
     try:
-        zone = ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"unknown time zone {timezone!r}", hint="use an IANA name") from exc
-    try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        moment = parse_iso(text.strip())
     except ValueError as exc:
         raise ConfigError(
             f"{option} {text!r} is not an ISO 8601 date or date-time",

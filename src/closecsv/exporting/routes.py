@@ -34,9 +34,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from closecsv.close.api import Api
+from closecsv.close.api import SearchApi
 from closecsv.close.kinds import ACTIVITIES, Kind
-from closecsv.close.paging import Window as PagingWindow
+from closecsv.close.paging import Window
 from closecsv.close.shapes import ListPage, require
 from closecsv.errors import RequestRejected
 
@@ -46,42 +46,6 @@ BATCH = 500
 OBJECT_WINDOW = 5000
 ACTIVITY_OBJECT = "activity.custom_activity"
 OBJECT_OBJECT = "custom_object"
-
-
-def stamp(moment: datetime) -> str:
-    return moment.isoformat(timespec="microseconds")
-
-
-@dataclass(frozen=True)
-class Window:
-    """Half-open ``[since, until)`` on ``date_created``; ``None`` is unbounded."""
-
-    since: datetime | None = None
-    until: datetime | None = None
-
-    def params(self) -> dict[str, str]:
-        out = {}
-        if self.since is not None:
-            out["date_created__gte"] = stamp(self.since)
-        if self.until is not None:
-            out["date_created__lt"] = stamp(self.until)
-        return out
-
-    def contains(self, when: datetime) -> bool:
-        return (self.since is None or when >= self.since) and (
-            self.until is None or when < self.until
-        )
-
-    def condition(self) -> dict[str, Any] | None:
-        """The window as a search ``field_condition`` on ``date_created``, or None."""
-        if self.since is None and self.until is None:
-            return None
-        moments: dict[str, Any] = {}
-        if self.since is not None:
-            moments["on_or_after"] = {"type": "fixed_utc", "value": stamp(self.since)}
-        if self.until is not None:
-            moments["before"] = {"type": "fixed_utc", "value": stamp(self.until)}
-        return {"type": "moment_range", **moments}
 
 
 @dataclass(frozen=True)
@@ -135,13 +99,13 @@ def _term(object_type: str, field_name: str, values: list[str]) -> dict[str, Any
     }
 
 
-def find_leads(api: Api, scope: Scope) -> dict[str, str]:
+def find_leads(api: SearchApi, scope: Scope) -> dict[str, str]:
     """``{lead id: display name}`` of the leads with wanted instances."""
     found = api.search(scope.leads_query(), {"lead": ["id", "display_name"]}, page_size=SEARCH_PAGE)
     return {str(lead["id"]): str(lead.get("display_name") or "") for lead in found}
 
 
-def lead_names(api: Api, lead_ids: Iterable[str]) -> dict[str, str]:
+def lead_names(api: SearchApi, lead_ids: Iterable[str]) -> dict[str, str]:
     """Display names of specific leads, 200 per search."""
     ids = sorted(set(lead_ids))
     names: dict[str, str] = {}
@@ -155,7 +119,7 @@ def lead_names(api: Api, lead_ids: Iterable[str]) -> dict[str, str]:
     return names
 
 
-def count(api: Api, query: dict[str, Any]) -> int | None:
+def count(api: SearchApi, query: dict[str, Any]) -> int | None:
     """How many objects ``query`` matches, or None when Close refuses to count them."""
     try:
         body = api.post(
@@ -180,7 +144,7 @@ class Estimate:
         return "org" if self.org_cost <= self.lead_cost else "lead"
 
 
-def estimate(api: Api, scope: Scope, leads: int) -> Estimate:
+def estimate(api: SearchApi, scope: Scope, leads: int) -> Estimate:
     """Request cost of each route (see the module docstring)."""
     search = math.ceil(leads / SEARCH_PAGE)
     wanted = count(api, scope.instances_query())
@@ -195,7 +159,7 @@ def estimate(api: Api, scope: Scope, leads: int) -> Estimate:
     return Estimate(leads, wanted, scanned, lead_cost, org)
 
 
-def _probe(api: Api, scope: Scope, threshold: int) -> int | None:
+def _probe(api: SearchApi, scope: Scope, threshold: int) -> int | None:
     """``threshold - 1`` when the org-wide list ends before ``threshold``; None otherwise."""
     params = {**scope.window.params(), "_limit": 1, "_skip": max(threshold - 1, 0)}
     try:
@@ -217,7 +181,7 @@ def batched(items: Iterable[dict[str, Any]], size: int = BATCH) -> Iterator[list
         yield batch
 
 
-def lead_route(api: Api, scope: Scope, lead_ids: Iterable[str]) -> Iterator[dict[str, Any]]:
+def lead_route(api: SearchApi, scope: Scope, lead_ids: Iterable[str]) -> Iterator[dict[str, Any]]:
     """Every instance of the wanted types on each lead, lead by lead."""
     for lead_id in lead_ids:
         yield from api.paginate(
@@ -234,7 +198,7 @@ def _lead_params(scope: Scope, lead_id: str) -> dict[str, str]:
     return {"lead_id": lead_id}
 
 
-def org_route(api: Api, scope: Scope, fields: list[str]) -> Iterator[dict[str, Any]]:
+def org_route(api: SearchApi, scope: Scope, fields: list[str]) -> Iterator[dict[str, Any]]:
     """Every instance in the window, whatever its lead (and, for activities, its type)."""
     if scope.kind is ACTIVITIES:
         yield from api.paginate(
@@ -246,13 +210,13 @@ def org_route(api: Api, scope: Scope, fields: list[str]) -> Iterator[dict[str, A
         yield from api.search(query, {OBJECT_OBJECT: fields}, page_size=SEARCH_PAGE)
 
 
-def object_windows(api: Api, scope: Scope, window: Window) -> Iterator[Window]:
+def object_windows(api: SearchApi, scope: Scope, window: Window) -> Iterator[Window]:
     """``window`` cut in halves until each holds at most :data:`OBJECT_WINDOW` objects, so a
     search result (which the client returns whole) stays small."""
     found = count(api, replace(scope, window=window).instances_query())
-    halves = PagingWindow(window.since, window.until).split(datetime.now(UTC))
+    halves = window.split(datetime.now(UTC))
     if found is None or found <= OBJECT_WINDOW or halves is None:
         yield window
         return
     for half in halves:
-        yield from object_windows(api, scope, Window(half.gte, half.lt))
+        yield from object_windows(api, scope, half)

@@ -7,8 +7,8 @@ read-only columns (``date_updated``, ``created_by``, ``updated_by``; objects als
 ``date_created``).  ``lead_email``/``lead_phone`` are import-only identifiers and are not
 exported: ``lead_id`` identifies the lead exactly.
 
-CSV cells: custom values through :func:`closecsv.exporting.cells.api_to_cell` (users as emails,
-numbers
+CSV cells: custom values through :func:`closecsv.exporting.export_cells.api_to_cell`
+(users as emails, numbers
 without a spurious ``.0``, multi-values joined by the separator); timestamps exactly as the API
 gives them; booleans ``true``/``false``; then :func:`closecsv.files.cells.neutralise` on every cell
 unless ``raw`` (a leading ``'`` before ``=``, ``+``, ``-``, ``@``, tab or CR; the importer
@@ -31,8 +31,9 @@ import polars as pl
 
 from closecsv.close.kinds import Kind
 from closecsv.close.schema import FieldInfo, TypeInfo
-from closecsv.exporting.cells import api_to_cell
+from closecsv.exporting.export_cells import api_to_cell
 from closecsv.files.cells import neutralise
+from closecsv.files.moments import parse_iso
 
 Obj = Mapping[str, Any]
 DATETIME = pl.Datetime("us", "UTC")
@@ -52,7 +53,7 @@ def parse_timestamp(value: Any) -> datetime | None:
     """An API timestamp as an aware UTC datetime (None for a missing value)."""
     if not value:
         return None
-    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    moment = parse_iso(str(value))
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
 
 

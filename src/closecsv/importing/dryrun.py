@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from closecsv.close.api import ReadApi
 from closecsv.close.kinds import Kind
 from closecsv.close.schema import Schema, TypeInfo
 from closecsv.errors import InputError
@@ -35,7 +36,6 @@ from closecsv.importing.options import ImportOptions
 from closecsv.importing.plan import ExcelHits, Plan, Planner, excel_warnings, requests_made
 from closecsv.importing.report import ImportReport, Outcomes, ReportPaths, Tally
 from closecsv.importing.report_files import Dialect, ReportWriter
-from closecsv.importing.resolve import Api
 from closecsv.progress import Progress
 
 Settle = Callable[[Plan, Progress], Outcomes]
@@ -50,7 +50,7 @@ class _Again(Exception):
 
 
 def dry_run_in_slices(
-    client: Api,
+    client: ReadApi,
     schema: Schema,
     kind: Kind,
     path: Path,
@@ -93,7 +93,7 @@ class _Pass:
     planner: Planner
     display: _Display
     settle: Settle
-    client: Api
+    client: ReadApi
     named: list[TypeInfo] = field(default_factory=list)  # the union of the slices' types
     tally: Tally = field(default_factory=Tally)
     reading: dict[str, None] = field(default_factory=dict)  # ordered sets of warnings

@@ -27,7 +27,7 @@ from closecsv.importing.reconcile import Group, Reconciler, update_body
 from closecsv.importing.report import (
     RowResult,
 )
-from closecsv.importing.updates import Sent, as_left, chains, run_chain
+from closecsv.importing.updates import Compared, Sent, ToSend, as_left, chains, run_chain
 from closecsv.progress import Progress
 
 T = TypeVar("T")
@@ -37,7 +37,7 @@ IN_DOUBT = "outcome still unknown after retries; run the same command again to r
 
 
 @dataclass(frozen=True)
-class Settings:
+class SendSettings:
     """The executor's share of :class:`~closecsv.importing.options.ImportOptions`."""
 
     dry_run: bool = False
@@ -47,7 +47,7 @@ class Settings:
     settle_seconds: float = defaults.SETTLE_SECONDS  # wait before a reconcile looks again
 
     @classmethod
-    def from_options(cls, options: ImportOptions) -> Settings:
+    def from_options(cls, options: ImportOptions) -> SendSettings:
         return cls(
             dry_run=options.dry_run,
             concurrency=max(1, options.concurrency),
@@ -58,7 +58,7 @@ class Settings:
 
 
 @dataclass
-class Run:
+class ExecutionState:
     """Mutable state of one execution, shared by the phases."""
 
     results: dict[int, RowResult] = field(default_factory=dict)
@@ -74,7 +74,7 @@ class Executor:
         self,
         client: CloseClient,
         kind: Kind,
-        settings: Settings,
+        settings: SendSettings,
         progress: Progress,
         journal: Journal | None,
         reconciler: Reconciler,
@@ -83,7 +83,7 @@ class Executor:
         self.client, self.kind = client, kind
         self.rows: list[PlannedRow] = []
         self.settings, self.progress, self.journal = settings, progress, journal
-        self.state = Run()
+        self.state = ExecutionState()
         self.overlay: Sent = {}  # dry run: instance id -> row -> the body it would send
         self.id_label: str | None = None  # the id column, named as the file does (--map)
         self.entries: dict[int, Entry] = {}
@@ -94,7 +94,7 @@ class Executor:
             self.reconciler.claim(journal.instance_ids())
 
     # -- phases ------------------------------------------------------------------------------
-    def run(self, rows: list[PlannedRow], settled: pl.DataFrame) -> Run:
+    def run(self, rows: list[PlannedRow], settled: pl.DataFrame) -> ExecutionState:
         """Handle ``rows`` one by one; ``settled`` (outcomes already known) counts as done."""
         self.rows = rows
         try:
@@ -153,7 +153,9 @@ class Executor:
     def _update_chain(
         self, chain: list[PlannedRow], instance: Mapping[str, Any] | None
     ) -> list[RowResult]:
-        def send(row: PlannedRow, body: dict[str, Any]) -> Any:
+        def send(
+            row: PlannedRow, body: dict[str, Any]
+        ) -> tuple[RowResult | None, Mapping[str, Any] | None]:
             result, answer = self._send_update(row, body)
             if self.settings.dry_run and result is not None:
                 self.overlay.setdefault(row.instance_id or "", {})[row.row] = body
@@ -161,8 +163,8 @@ class Executor:
 
         return run_chain(chain, instance, self._compare, send, self.state.stop.is_set)
 
-    def _compare(self, row: PlannedRow, instance: Mapping[str, Any] | None) -> Any:
-        """A ``RowResult`` (failed, unchanged, or updated by an earlier run), else the body."""
+    def _compare(self, row: PlannedRow, instance: Mapping[str, Any] | None) -> Compared:
+        """A ``RowResult`` (failed, unchanged, or updated by an earlier run), else ``ToSend``."""
         what = f"{self.id_label or self.kind.id_column} {row.instance_id}"
         if instance is None:
             return _failed(row, f"{what}: no such {self.kind.noun}")
@@ -171,7 +173,7 @@ class Executor:
             return _failed(row, f"{what} is of type {found_type}, not {row.type_id}")
         body = update_body(row, instance, self.kind, self.reconciler.fields)
         if body:
-            return body
+            return ToSend(body)
         entry = self.entries.get(row.row)
         was_sent = entry is not None and entry.needs_reconcile
         status = "updated" if was_sent else "unchanged"

@@ -41,7 +41,7 @@ from closecsv.close.client import CloseClient
 from closecsv.close.kinds import Kind
 from closecsv.close.schema import Schema
 from closecsv.importing.dryrun import dry_run_in_slices
-from closecsv.importing.executor import Executor, Run, Settings
+from closecsv.importing.executor import ExecutionState, Executor, SendSettings
 from closecsv.importing.journal import Journal
 from closecsv.importing.options import ImportOptions
 from closecsv.importing.plan import Plan, build_plan
@@ -72,7 +72,7 @@ def run_import(
     (:mod:`closecsv.importing.dryrun`): the same report, in bounded memory.
     """
     start = RunStart.now(client.stats)
-    settings = Settings.from_options(options)
+    settings = SendSettings.from_options(options)
     progress = progress or NullProgress()
     if options.dry_run:
         sent: Sent = {}  # what earlier slices would have sent, for rows on the same instance
@@ -91,7 +91,7 @@ def execute_plan(
     client: CloseClient,
     schema: Schema,
     plan: Plan,
-    settings: Settings,
+    settings: SendSettings,
     progress: Progress,
     *,
     sleep: Callable[[float], None] = time.sleep,
@@ -127,7 +127,7 @@ def settle_dry(
     client: CloseClient,
     schema: Schema,
     plan: Plan,
-    settings: Settings,
+    settings: SendSettings,
     progress: Progress,
     sent: Sent | None = None,
 ) -> Outcomes:
@@ -146,12 +146,12 @@ def _execute(
     client: CloseClient,
     schema: Schema,
     plan: Plan,
-    settings: Settings,
+    settings: SendSettings,
     progress: Progress,
     journal: Journal | None,
     sleep: Callable[[float], None],
     sent: Sent | None = None,
-) -> tuple[Run, Outcomes]:
+) -> tuple[ExecutionState, Outcomes]:
     pending, settled = plan.pending(settings.dry_run), plan.settled(settings.dry_run)
     fields = Fields(schema, plan.kind)
     fields.warm(r.type_id for r in pending)

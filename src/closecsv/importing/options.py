@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from closecsv import defaults
 from closecsv.errors import ConfigError
+from closecsv.files.moments import time_zone
 from closecsv.importing.values import ValueOptions
 
 SLICE_BYTES = 16 << 20  # about 110k rows of a typical file; memory is a few times this
@@ -43,12 +43,7 @@ class ImportOptions:
 
     def check(self) -> None:
         """Raise :class:`ConfigError` for options that cannot work."""
-        try:
-            ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(
-                f"unknown time zone {self.timezone!r}", hint="use an IANA name, e.g. Europe/Paris"
-            ) from None
+        time_zone(self.timezone)
         if not self.multi_separator:
             raise ConfigError("--multi-separator must not be empty", hint="the default is ';'")
         if self.limit is not None and self.limit < 0:

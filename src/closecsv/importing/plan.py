@@ -23,6 +23,7 @@ from pathlib import Path
 
 import polars as pl
 
+from closecsv.close.api import ReadApi
 from closecsv.close.kinds import LEAD_COLUMNS, Kind
 from closecsv.close.schema import FieldInfo, Schema, TypeInfo, suggest
 from closecsv.files.cells import unneutralise_expr
@@ -33,7 +34,7 @@ from closecsv.importing.options import ImportOptions
 from closecsv.importing.plan_rows import ACTION, TYPE_ERROR, TYPE_ID, PlannedRow, PlannedRows
 from closecsv.importing.plan_values import assemble, convert_columns
 from closecsv.importing.report_files import Dialect
-from closecsv.importing.resolve import LEAD_ERROR, LEAD_ID, Api, Resolver
+from closecsv.importing.resolve import LEAD_ERROR, LEAD_ID, Resolver
 
 EXCEL_NUMBER = r"^\s*[+-]?\d(?:\.\d+)?[Ee]\+\d+\s*$"
 TEXT_STANDARD = ("name", "lead_phone")
@@ -95,7 +96,9 @@ class Plan:
         return record
 
 
-def build_plan(client: Api, schema: Schema, kind: Kind, path: Path, options: ImportOptions) -> Plan:
+def build_plan(
+    client: ReadApi, schema: Schema, kind: Kind, path: Path, options: ImportOptions
+) -> Plan:
     """Plan the import of ``path``; raises :class:`InputError` for file-level problems."""
     options.check()
     before = requests_made(client)
@@ -114,7 +117,7 @@ class Planner:
     """Plans the tables of one file (the whole file, or its slices in turn): one column map
     and one :class:`Resolver`, whose look-ups are cached from one table to the next."""
 
-    def __init__(self, client: Api, schema: Schema, kind: Kind, options: ImportOptions) -> None:
+    def __init__(self, client: ReadApi, schema: Schema, kind: Kind, options: ImportOptions) -> None:
         self.schema, self.kind, self.options = schema, kind, options
         self.mapping = load_map(options.map_file) if options.map_file else {}
         self.resolver = Resolver(client, options.default_region, options.on_ambiguous)
@@ -188,7 +191,7 @@ def _texty(fields: Iterable[FieldInfo]) -> bool:
     return any(f.type in ("text", "textarea", "hidden") for f in fields)
 
 
-def requests_made(client: Api) -> int:
+def requests_made(client: ReadApi) -> int:
     """The requests ``client`` has made so far (0 for a client that does not count)."""
     stats = getattr(client, "stats", None)
     return int(getattr(stats, "requests", 0))

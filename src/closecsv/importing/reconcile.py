@@ -29,12 +29,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Protocol
 
 from closecsv.close.kinds import Kind
 from closecsv.close.schema import FieldInfo, Schema
 from closecsv.errors import InputError, NotFound
+from closecsv.files.moments import parse_iso
 from closecsv.importing.journal import Entry
 from closecsv.importing.plan import PlannedRow
 from closecsv.importing.report import RowResult
@@ -119,7 +119,7 @@ def _stamp(value: Any) -> float | None:
     if not isinstance(value, str):
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        return parse_iso(value).timestamp()
     except ValueError:
         return None
 

@@ -26,8 +26,6 @@ import polars as pl
 from closecsv.close.api import ReadApi
 from closecsv.close.users import UserDirectory, Users
 
-Api = ReadApi  # the name plan.py and tests know
-
 CHUNK = 150
 LEAD_FIELDS = ["id", "display_name", "name", "contacts"]
 SOURCES = ("lead_id", "lead_email", "lead_phone", "lead_name")
@@ -91,7 +89,7 @@ QUERIES: dict[str, Callable[[Sequence[str]], dict[str, Any]]] = {
 class Resolver:
     """Batched, cached look-ups against the API for one import plan."""
 
-    client: Api
+    client: ReadApi
     default_region: str = "US"
     on_ambiguous: str = "fail"
     leads: dict[str, dict[str, Any]] = field(default_factory=dict)

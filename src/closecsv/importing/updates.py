@@ -14,13 +14,24 @@ Close's current state.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from closecsv.importing.plan_rows import PlannedRow
 from closecsv.importing.report import RowResult
 
 Sent = dict[str, dict[int, dict[str, Any]]]  # dry run: instance id -> row -> body it would send
-Compare = Callable[[PlannedRow, Mapping[str, Any] | None], Any]
+
+
+@dataclass(frozen=True)
+class ToSend:
+    """An update row's values that differ from the instance: the body of its PUT."""
+
+    body: dict[str, Any]
+
+
+Compared = RowResult | ToSend  # settled without a request (failed, unchanged, ...), or to send
+Compare = Callable[[PlannedRow, Mapping[str, Any] | None], Compared]
 Send = Callable[[PlannedRow, dict[str, Any]], tuple[RowResult | None, Mapping[str, Any] | None]]
 
 
@@ -66,7 +77,7 @@ def run_chain(
 ) -> list[RowResult]:
     """Each row of ``chain`` compared with the state the one before left, and sent if needed.
 
-    ``compare`` gives a ``RowResult`` (failed, unchanged, ...) or the body to send; ``send``
+    ``compare`` gives a ``RowResult`` (failed, unchanged, ...) or the body ``ToSend``; ``send``
     gives the row's result (None: not finished) and Close's answer.
     """
     results: list[RowResult] = []
@@ -77,14 +88,14 @@ def run_chain(
         if isinstance(outcome, RowResult):
             results.append(outcome)
             continue
-        result, answer = send(row, outcome)
+        result, answer = send(row, outcome.body)
         if result is None:
             if not stopped():
                 results += [_waiting(later, row) for later in chain[at + 1 :]]
             break
         results.append(result)
         if result.status != "failed" and instance is not None:
-            instance = after(instance, outcome, answer)
+            instance = after(instance, outcome.body, answer)
     return results
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -28,6 +27,7 @@ import polars as pl
 
 from closecsv.close.schema import FieldInfo, suggest
 from closecsv.files.cells import number_to_cell
+from closecsv.files.moments import parse_iso
 from closecsv.importing.convert import Converted as Converted
 from closecsv.importing.convert import ValueOptions as ValueOptions
 from closecsv.importing.convert import fail
@@ -255,7 +255,7 @@ def _comparable(value: Any) -> Any:
     text = str(value)
     if len(text) > 10 and text[10:11] in ("T", " "):
         try:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            moment = parse_iso(text)
         except ValueError:
             return text
         return moment if moment.tzinfo is not None else text

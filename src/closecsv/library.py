@@ -202,17 +202,11 @@ def _run_import(
     api_url: str | None,
     progress: ProgressCallback | None,
 ) -> ImportReport:
-    """Check the report folder and names as the CLI does, then run the import."""
+    """Run the import with this call's client and progress callback."""
     from closecsv.close.schema import Schema
     from closecsv.importing.importer import run_import
-    from closecsv.importing.report import ReportPaths
-    from closecsv.importing.report_files import check_report_dir, check_report_files
     from closecsv.progress import NullProgress
 
-    folder, dry_run = options.report_dir, options.dry_run
-    check_report_dir(folder or file.parent, given=folder is not None)
-    paths = ReportPaths.for_input(file, folder, dry_run=dry_run)
-    check_report_files(paths.results, paths.errors, *([] if dry_run else [paths.journal]))
     shown = NullProgress() if progress is None else _CallbackProgress(progress)
     with _client(api_key, api_url, progress) as client:
         return run_import(client, Schema(client), _kind(kind), file, options, shown)

@@ -20,7 +20,6 @@ from closecsv.close.kinds import KINDS
 from closecsv.close.schema import (
     Schema,
 )
-from closecsv.importing.report_files import check_report_dir, check_report_files
 from closecsv.wording import plural
 
 
@@ -71,16 +70,10 @@ def run_import_command(ctx: Context, kind: str, file: Path, options: dict[str, A
     from closecsv.cli.progress_display import make_progress
     from closecsv.importing.importer import run_import
     from closecsv.importing.options import ImportOptions
-    from closecsv.importing.report import ReportPaths, receipt, summary_text
+    from closecsv.importing.report import receipt, summary_text
 
     as_json = options.pop("as_json")
     label = "validate" if options.get("dry_run") else "import"
-    report_dir = options.get("report_dir")
-    check_report_dir(report_dir or file.parent, given=report_dir is not None)
-    paths = ReportPaths.for_input(file, report_dir, dry_run=bool(options.get("dry_run")))
-    check_report_files(
-        paths.results, paths.errors, *([] if options.get("dry_run") else [paths.journal])
-    )
     with ctx.client() as client:
         progress = make_progress(sys.stderr, quiet=ctx.quiet, label=label)
         report = run_import(

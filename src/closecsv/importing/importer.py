@@ -54,6 +54,7 @@ from closecsv.importing.report import (
     file_sha256,
     write_reports,
 )
+from closecsv.importing.report_files import check_report_dir, check_report_files
 from closecsv.importing.updates import Sent
 from closecsv.progress import NullProgress, Progress
 
@@ -71,6 +72,7 @@ def run_import(
     A dry run of a file bigger than ``options.slice_bytes`` goes a slice at a time
     (:mod:`closecsv.importing.dryrun`): the same report, in bounded memory.
     """
+    _check_targets(path, options)
     start = RunStart.now(client.stats)
     settings = SendSettings.from_options(options)
     progress = progress or NullProgress()
@@ -85,6 +87,16 @@ def run_import(
             return start.finish(sliced, client.stats)
     plan = build_plan(client, schema, kind, path, options)
     return execute_plan(client, schema, plan, settings, progress, start=start)
+
+
+def _check_targets(path: Path, options: ImportOptions) -> None:
+    """Before any request: the report folder can be written, and no folder stands where a
+    report or the journal must go (:class:`~closecsv.errors.InputError`, exit 2)."""
+    folder = options.report_dir
+    check_report_dir(folder or path.parent, given=folder is not None)
+    paths = ReportPaths.for_input(path, folder, dry_run=options.dry_run)
+    journal = [] if options.dry_run else [paths.journal]
+    check_report_files(paths.results, paths.errors, *journal)
 
 
 def execute_plan(

@@ -8,7 +8,11 @@ Rendering rules that Close follows and the sandbox copies:
   ``associations``; ``/custom_field_schema/...`` gives full definitions, shared ones included,
   in the type's order (§5.7);
 - ``/custom_field/custom_object_type/`` and ``/custom_object_type/`` answer ``data`` without
-  ``has_more`` (§2.1, [LIVE]).
+  ``has_more`` (§2.1, [LIVE]); ``/custom_activity/`` and ``/custom_field/shared/`` (documented
+  without ``_skip``/``_limit``: "list all") answer every item with ``has_more: false``; every
+  other list pages with ``_skip``/``_limit`` and an exact ``has_more`` (:mod:`listing`);
+- every field definition carries ``referenced_custom_type_id`` (``null`` unless the field
+  references a custom object type), as Close answers it.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ import re
 from typing import Any
 
 from closecsv.sandbox.errors import not_found
+from closecsv.sandbox.lead_shape import contact_shape, lead_shape
 from closecsv.sandbox.listing import Request, listing, select_fields, sort_newest
 from closecsv.sandbox.state import State
-from closecsv.sandbox.values import field_for_type
+from closecsv.sandbox.values import field_for_type, field_out
 
 Obj = dict[str, Any]
 _TYPE_FIELD_KEYS = (
@@ -46,20 +51,15 @@ def render_user(state: State, user: Obj) -> Obj:
 
 
 def render_contact(state: State, contact: Obj) -> Obj:
-    return dict(contact)
+    return contact_shape(contact)
 
 
 def render_lead(state: State, lead: Obj) -> Obj:
+    """The lead with its contacts, as Close's ``Lead`` schema has it (:mod:`lead_shape`)."""
     contacts = sort_oldest(state.contacts[c] for c in state.children("contacts", lead["id"]))
-    out = dict(lead)
-    out["contacts"] = [render_contact(state, c) for c in contacts]
-    out["contact_ids"] = [c["id"] for c in contacts]
-    emails = [e["email"] for c in contacts for e in c["emails"]]
-    phones = [p["phone"] for c in contacts for p in c["phones"]]
-    out["primary_email"] = emails[0] if emails else None
-    out["primary_phone"] = phones[0] if phones else None
-    out["html_url"] = f"https://app.close.com/lead/{lead['id']}/"
-    return out
+    users = {lead.get("created_by") or "", lead.get("updated_by") or ""}
+    names = {uid: full_name(state, uid) for uid in users}
+    return lead_shape(lead, [render_contact(state, c) for c in contacts], names)
 
 
 def sort_oldest(objs: Any) -> list[Obj]:
@@ -79,7 +79,9 @@ def render_object_type(state: State, typ: Obj) -> Obj:
     out = render_type(state, typ)
     out["fields"] = [field_for_type(state, fid, typ["id"]) for fid in typ["field_ids"]]
     out["back_reference_fields"] = [
-        f for f in state.fields.values() if f.get("referenced_custom_type_id") == typ["id"]
+        field_out(f)
+        for f in state.fields.values()
+        if f.get("referenced_custom_type_id") == typ["id"]
     ]
     return out
 
@@ -198,9 +200,17 @@ def get_contact(req: Request, cid: str) -> Obj:
     return select_fields(render_contact(req.state, contact), req.query.get("_fields"))
 
 
+def _everything(req: Request, objs: list[Obj]) -> Obj:
+    """A "list all" endpoint (no ``_skip``/``_limit`` in Close's docs): every item, and
+    ``has_more: false`` so that a client paging ``while has_more`` stops (Close's own
+    ``clone_organization.py`` pages ``custom_field/shared/`` that way)."""
+    fields = req.query.get("_fields")
+    return {"data": [select_fields(o, fields) for o in objs], "has_more": False}
+
+
 def list_activity_types(req: Request) -> Obj:
     types = sort_oldest(req.state.activity_types.values())
-    return {"data": [render_type(req.state, t) for t in types]}
+    return _everything(req, [render_type(req.state, t) for t in types])
 
 
 def get_activity_type(req: Request, tid: str) -> Obj:
@@ -227,16 +237,16 @@ def _owned_fields(state: State, key: str) -> list[Obj]:
 
 
 def list_activity_fields(req: Request) -> Obj:
-    return listing(req, _owned_fields(req.state, "custom_activity_type_id"))
+    return listing(req, _owned_fields(req.state, "custom_activity_type_id"), render=field_out)
 
 
 def list_shared_fields(req: Request) -> Obj:
     shared = sort_oldest(f for f in req.state.fields.values() if f.get("is_shared"))
-    return {"data": [select_fields(f, req.query.get("_fields")) for f in shared]}
+    return _everything(req, [field_out(f) for f in shared])
 
 
 def list_object_fields(req: Request) -> Obj:
-    return {"data": _owned_fields(req.state, "custom_object_type_id")}
+    return {"data": [field_out(f) for f in _owned_fields(req.state, "custom_object_type_id")]}
 
 
 def activity_schema(req: Request, tid: str) -> Obj:

@@ -2,8 +2,9 @@
 
 Both adapters (the in-process httpx transport and the socket server) call :meth:`Dispatcher.handle`.
 Per request, in this order: added latency; Basic auth (key as user name, empty password: 401
-``{"error": "Unauthorized"}`` otherwise); the rate limit (429); routing (unknown path 404
-``{"error": ...}``, a known path without its trailing slash 404 as well, wrong method 405);
+``{"error": "Unauthorized"}`` otherwise); the rate limit (429); routing (repeated slashes read as
+one; a known path without its trailing slash answered 308 to the slash form, see
+:mod:`closecsv.sandbox.paths`; unknown path 404 ``{"error": ...}``, wrong method 405);
 fault injection; then the handler under the org lock.  ``POST`` with ``x-http-method-override:
 GET`` and a ``{"_params": {...}}`` body is read as a GET (docs/CLOSE_API.md, Long filters).
 
@@ -41,6 +42,7 @@ from closecsv.sandbox.errors import (
 )
 from closecsv.sandbox.limits import FaultPlan, RateLimiter
 from closecsv.sandbox.listing import Request
+from closecsv.sandbox.paths import redirect, single_slashes
 from closecsv.sandbox.search import Searcher
 from closecsv.sandbox.state import State
 
@@ -196,6 +198,9 @@ class Dispatcher:
     def _routed(
         self, method: str, path: str, query: dict[str, str], heads: dict[str, str], body: bytes
     ) -> Response:
+        path = single_slashes(path)
+        if self._slash_missing(path):
+            return redirect(path + "/", query)
         try:
             payload = self._json(body)
             if method == "POST" and heads.get("x-http-method-override", "").upper() == "GET":
@@ -245,6 +250,13 @@ class Dispatcher:
             {k: ",".join(map(str, v)) if isinstance(v, list) else str(v) for k, v in params.items()}
         )
         return merged
+
+    def _slash_missing(self, path: str) -> bool:
+        """A known path named without its trailing slash (answered with a redirect)."""
+        if path.endswith("/") or not path.startswith(PREFIX):
+            return False
+        rel = path[len(PREFIX) :] + "/"
+        return any(pattern.fullmatch(rel) for pattern, _methods in self.routes)
 
     def _match(self, method: str, path: str) -> tuple[Handler, tuple[str, ...], str]:
         if not path.startswith(PREFIX):

@@ -9,7 +9,8 @@ lead→activity.custom_activity, lead→custom_object, and each child back to it
 ``negate`` on any node.  Object types: ``lead``, ``contact``, ``activity.custom_activity``,
 ``custom_object`` (the first ``object_type`` node found under top-level ``and``s; ``lead``
 when there is none).  ``_fields`` is an object per type; without it only ``__object_type``
-and ``id`` come back.  ``_limit`` ≤ 200; ``results_limit``; ``include_counts``; ``sort``.
+and ``id`` come back; a requested field the object has no value for is ``null``.
+``_limit`` ≤ 200; ``results_limit``; ``include_counts``; ``sort``.
 
 Cursor paging: the answer is ``{"data": [...], "cursor": str|null}`` (no ``has_more``).  The
 result of a walk is fixed when it starts (a snapshot of ids, capped at 10,000 objects); each
@@ -115,7 +116,8 @@ def _in_moment_range(value: Any, cond: Obj) -> bool:
         "before": lambda v, m: v < m,
         "on_or_before": lambda v, m: v <= m,
     }
-    return all(op(moment, _moment(cond[k])) for k, op in ops.items() if k in cond)
+    # a null bound is an open end: {"before": null, "on_or_after": {...}} is half-open
+    return all(op(moment, _moment(cond[k])) for k, op in ops.items() if cond.get(k) is not None)
 
 
 def _in_number_range(value: Any, cond: Obj) -> bool:
@@ -335,5 +337,7 @@ class Searcher:
         if not walk.fields:
             return head
         rendered = _render(state, walk.object_type, obj)
-        head.update({f: rendered[f] for f in walk.fields if f in rendered and f != "id"})
+        # every requested field is answered: one the object has no value for (an unset custom
+        # field, a field the sandbox does not model) is null, never silently missing
+        head.update({f: rendered.get(f) for f in walk.fields if f not in head})
         return head

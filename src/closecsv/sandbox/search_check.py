@@ -3,7 +3,8 @@
 Evaluation (:mod:`closecsv.sandbox.search`, :mod:`closecsv.sandbox.search_index`) may then
 rely on the types it reads: a node is an object; ``queries`` a list of nodes; ``field`` and
 ``condition`` objects; a field's ``field_name`` and ``custom_field_id`` strings; ``values`` and
-``object_ids`` lists; ``number_range`` bounds numbers; ``moment_range`` bounds objects;
+``object_ids`` lists; ``number_range`` bounds numbers; ``moment_range`` bounds objects (null bounds are
+open ends);
 ``related_object_type`` a string; ``sort`` a list of ``{"field": {"field_name": str}}``;
 ``_fields`` an object of lists of strings.  Anything else is a 400 with Close's
 ``field-errors`` shape (``query``, ``sort`` or ``_fields``), never an exception.
@@ -97,5 +98,6 @@ def _check_condition(cond: Any) -> None:
                 raise bad_query(f"number_range.{key} must be a number.")
     elif kind == "moment_range":
         for key in _MOMENT_BOUNDS:
-            if key in cond and not isinstance(cond[key], dict):
-                raise bad_query(f"moment_range.{key} must be an object.")
+            # null is an open end, as for number_range (Airbyte sends "before": null)
+            if cond.get(key) is not None and not isinstance(cond[key], dict):
+                raise bad_query(f"moment_range.{key} must be an object or null.")

@@ -125,7 +125,9 @@ def _handler_class(dispatcher: Dispatcher) -> type[BaseHTTPRequestHandler]:
                 self._write(json_response(413, {"error": TOO_LARGE}))
                 return
             body = self.rfile.read(length) if length else b""
-            parts = urlsplit(self.path)
+            # "//api/v1/..." is a path, not a host: urlsplit would read "api" as a host
+            target = "/" + self.path.lstrip("/") if self.path.startswith("//") else self.path
+            parts = urlsplit(target)
             headers: Mapping[str, str] = {k: v for k, v in self.headers.items()}
             answer = dispatcher.handle(
                 self.command, parts.path, parse_query(parts.query), headers, body

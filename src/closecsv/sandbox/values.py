@@ -172,9 +172,15 @@ def custom_keys(body: Obj) -> dict[str, Any]:
     return found
 
 
+def field_out(field: Obj) -> Obj:
+    """A field definition as Close answers it: ``referenced_custom_type_id`` on every field,
+    ``null`` unless the field references a custom object type."""
+    return {"referenced_custom_type_id": None, **field}
+
+
 def field_for_type(state: State, fid: str, type_id: str) -> Obj:
     """The full definition of ``fid`` as it applies to ``type_id`` (shared: per association)."""
-    field = dict(state.fields[fid])
+    field = field_out(state.fields[fid])
     for assoc in field.get("associations", []):
         if type_id in (assoc.get("custom_activity_type_id"), assoc.get("custom_object_type_id")):
             field["required"] = assoc["required"]

@@ -164,7 +164,8 @@ def test_every_malformed_top_level_key_gets_a_200_or_a_400(
 
 
 def _created_since(sb: Sandbox, otype_coll: str, since: str) -> set[str]:
-    return {o["id"] for o in sb.state.collections[otype_coll].values() if o["date_created"] >= since}
+    objs = sb.state.collections[otype_coll].values()
+    return {o["id"] for o in objs if o["date_created"] >= since}
 
 
 def _search_ids(client: httpx.Client, body: dict[str, Any]) -> set[str]:

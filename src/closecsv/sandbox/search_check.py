@@ -6,7 +6,8 @@ rely on the types it reads: a node is an object; ``queries`` a list of nodes; ``
 ``object_ids`` lists; ``number_range`` bounds numbers; ``moment_range`` bounds objects or
 null (an open end); ``related_object_type`` a string; ``sort`` a list of
 ``{"field": {"field_name": str}}``; ``_fields`` an object of lists of strings.  Anything else
-is a 400 with Close's ``field-errors`` shape (``query``, ``sort`` or ``_fields``), never an exception.
+is a 400 with Close's ``field-errors`` shape (``query``, ``sort`` or ``_fields``), never an
+exception.
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@
   with ``_skip`` and crashed on the missing key).
 - ``custom_object_type/`` and ``custom_field/custom_object_type/`` were seen on Close answering
   ``data`` alone, without ``has_more``: the sandbox answers the same.
+- ``custom_field/lead/``, ``/contact/`` and ``/opportunity/`` are empty pages: the sandbox org
+  has no custom fields there.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ PAGED: list[tuple[str, dict[str, str]]] = [
 ]
 LIST_ALL = ["custom_activity/", "custom_field/shared/"]
 NO_HAS_MORE = ["custom_object_type/", "custom_field/custom_object_type/"]
+# Close has custom fields on leads, contacts and opportunities; the sandbox org has none
+# (Airbyte's connector reads these lists to build its schemas)
+EMPTY = ["custom_field/lead/", "custom_field/contact/", "custom_field/opportunity/"]
 
 
 def _walk(api: httpx.Client, path: str, params: dict[str, str], size: int) -> list[str]:
@@ -85,8 +90,13 @@ def test_object_type_lists_answer_data_alone_as_close_does(api: httpx.Client, pa
     assert list(body) == ["data"] and body["data"]
 
 
+@pytest.mark.parametrize("path", EMPTY)
+def test_record_field_lists_are_empty_pages(api: httpx.Client, path: str) -> None:
+    assert api.get(path, params={"_limit": "10"}).json() == {"data": [], "has_more": False}
+
+
 def test_every_list_route_is_in_one_of_the_tables() -> None:
-    listed = {path for path, _params in PAGED} | set(LIST_ALL) | set(NO_HAS_MORE)
+    listed = {path for path, _params in PAGED} | set(LIST_ALL) | set(NO_HAS_MORE) | set(EMPTY)
     lists = {
         pattern.pattern
         for pattern, methods in _SB.dispatcher.routes

@@ -245,6 +245,12 @@ def list_shared_fields(req: Request) -> Obj:
     return _everything(req, [field_out(f) for f in shared])
 
 
+def list_record_fields(req: Request) -> Obj:
+    """``custom_field/lead/``, ``/contact/``, ``/opportunity/``: the sandbox org has no custom
+    fields on leads, contacts or opportunities (connectors read these lists to build schemas)."""
+    return listing(req, [])
+
+
 def list_object_fields(req: Request) -> Obj:
     return {"data": [field_out(f) for f in _owned_fields(req.state, "custom_object_type_id")]}
 

@@ -93,3 +93,31 @@ def test_wrong_key_is_an_api_error() -> None:
             api.get("me")
     assert info.value.response.status_code == 401
     assert info.value.response.json() == {"error": "Unauthorized"}
+
+
+def test_closeio_pages_every_field_list_as_close_api_scripts_do(
+    close_api: tuple[API, Sandbox],
+) -> None:
+    """Close's ``clone_organization.py`` pages ``custom_field/activity`` and
+    ``custom_field/shared`` with ``_skip`` until ``has_more`` is false (its wrapper's
+    ``get_all_items``), and reads ``referenced_custom_type_id`` of every field."""
+    api, sb = close_api
+    found: dict[str, list[dict[str, object]]] = {}
+    for path in ("custom_field/activity", "custom_field/shared"):
+        items: list[dict[str, object]] = []
+        while True:
+            page = api.get(path, params={"_skip": len(items), "_limit": 5})
+            items += page["data"]
+            if not page["has_more"]:
+                break
+        found[path] = items
+    shared = {f["id"] for f in sb.state.fields.values() if f.get("is_shared")}
+    assert {f["id"] for f in found["custom_field/shared"]} == shared
+    owned = {
+        f["id"]
+        for f in sb.state.fields.values()
+        if "custom_activity_type_id" in f and not f.get("is_shared")
+    }
+    assert {f["id"] for f in found["custom_field/activity"]} == owned
+    fields = found["custom_field/activity"] + found["custom_field/shared"]
+    assert all("referenced_custom_type_id" in f for f in fields)

@@ -71,6 +71,10 @@ def list_leads(api: SearchApi, query: str | None, limit: int) -> list[dict[str, 
 
 
 def _lead(lead: Mapping[str, Any]) -> dict[str, Any]:
+    # Emails and phones come from the contacts, never from ``primary_email`` /
+    # ``primary_phone``: Close's schema makes those ``ContactEmail`` / ``ContactPhone`` objects
+    # (or null), older answers and other tools have shown bare strings, and neither form is
+    # needed when every contact's addresses are read.
     contacts = [c for c in lead.get("contacts") or [] if isinstance(c, dict)]
     return {
         "id": str(lead.get("id")),

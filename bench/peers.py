@@ -258,7 +258,7 @@ def compare_airbyte(records: list[dict[str, Any]], exports: list[Export], org: O
     lead_ids = {lead_id for lead_id, _name in used}
     rows.append(
         Row(
-            "airbyte",
+            AIRBYTE,
             "leads of exported rows",
             len(lead_ids),
             len(lead_ids & set(leads)),

@@ -91,3 +91,14 @@ def test_an_unknown_path_without_a_slash_is_still_a_404(served: tuple[Sandbox, s
 def test_the_redirect_needs_the_key_like_every_answer(served: tuple[Sandbox, str]) -> None:
     _sb, url = served
     assert httpx.get(url + "lead").status_code == 401
+
+
+def test_a_redirect_to_a_path_with_any_characters_is_ascii(served: tuple[Sandbox, str]) -> None:
+    sb, url = served
+    act = next(iter(sb.state.custom_activities))
+    with httpx.Client(base_url=url, auth=AUTH) as client:
+        answer = client.get(f"activity/custom/{act}é")
+    assert answer.status_code == 308
+    assert answer.headers["location"] == f"/api/v1/activity/custom/{act}%C3%A9/"
+    with httpx.Client(transport=sb.transport(), base_url=url, auth=AUTH) as client:
+        assert client.get(f"activity/custom/{act}é").status_code == 308

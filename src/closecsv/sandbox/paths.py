@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from closecsv.sandbox.errors import Response
 
@@ -30,5 +30,6 @@ def single_slashes(path: str) -> str:
 def redirect(path: str, query: Mapping[str, str]) -> Response:
     """A 308 to ``path`` with ``query`` (repeated names were joined with commas; the sandbox
     reads ``a=1,2`` and ``a=1&a=2`` alike)."""
-    location = f"{path}?{urlencode(dict(query))}" if query else path
+    safe = quote(path, safe="/%:@!$&'()*+,;=-._~")  # a header is ASCII: escape anything else
+    location = f"{safe}?{urlencode(dict(query))}" if query else safe
     return Response(REDIRECT_STATUS, {"location": location}, b"")

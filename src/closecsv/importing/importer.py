@@ -172,6 +172,7 @@ def _execute(
     executor = Executor(client, plan.kind, settings, progress, journal, reconciler, creates)
     executor.overlay = sent if sent is not None else {}
     executor.id_label = getattr(plan, "id_label", None)
-    executor.known, executor.keyed = plan.listed, plan.keyed  # --key: instances as listed
+    executor.known = getattr(plan, "listed", {})  # --key: the instances as listed
+    executor.keyed = getattr(plan, "keyed", frozenset())  # --key: the rows that matched one
     run = executor.run(pending, settled)
     return run, Outcomes.of(settled, run.results.values())

@@ -41,6 +41,7 @@ from closecsv.importing.headers import Columns
 from closecsv.importing.plan_rows import ACTION, TYPE_ERROR, TYPE_ID
 from closecsv.importing.plan_values import Output
 from closecsv.importing.resolve import LEAD_ID
+from closecsv.wording import plural
 
 KEY_ID, KEY_ERROR = "__closecsv_key_id", "__closecsv_key_error"
 KEY_HINT = (
@@ -87,14 +88,16 @@ def key_column(key: str, cols: Columns, types: Sequence[TypeInfo]) -> KeyColumn:
 
 def _missing(key: str, cols: Columns, types: Sequence[TypeInfo]) -> str:
     """Why ``key`` names no column: a near miss among the file's columns, and the fields."""
-    have = [cols.renamed.get(c, c) for c in cols.custom]
     fields = list(dict.fromkeys(f.column for t in types for f in t.fields))
-    near = suggest(key, have) or suggest(key, fields)
     said = f"the file has no column {key!r}"
-    if near:
-        said += f" ({near})"
-    if key.startswith(CUSTOM_PREFIX) and key in fields:
+    if key in fields:
         return said + "; add the column to the file, or name another one"
+    have = [cols.renamed.get(c, c) for c in cols.custom]
+    bare = {c.removeprefix(CUSTOM_PREFIX): c for c in have}
+    near = suggest(key.removeprefix(CUSTOM_PREFIX).strip(), list(bare))
+    if near:  # "did you mean 'Name'?" -> the column's full name
+        name = next(b for b in bare if near == f"did you mean {b!r}?")
+        said += f" (did you mean {bare[name]!r}?)"
     names = ", ".join(t.name for t in types) or "none"
     return f"{said}; the fields of the type(s) {names}: {', '.join(fields) or 'none'}"
 
@@ -220,7 +223,8 @@ def decide(rows: Sequence[KeyRow], key: KeyColumn, index: KeyIndex, kind: Kind) 
     """Each key row's instance (one match), or its error; looks up the (lead, type) pairs of
     the rows that can match, once each."""
     found = KeyDecisions({}, {})
-    said, noun = f"column {key.label} (--key)", kind.noun
+    said = f"column {key.label} (--key)"
+    noun = (kind.noun, kind.noun.removesuffix("y") + "ies" if kind.noun.endswith("y") else None)
     tokens: dict[int, str] = {}
     for r in rows:
         fld = key.fields.get(r.type_id)
@@ -242,7 +246,7 @@ def decide(rows: Sequence[KeyRow], key: KeyColumn, index: KeyIndex, kind: Kind) 
             found.matched[r.row] = ids[0]
         elif ids:
             found.errors[r.row] = (
-                f"{said}: ambiguous key: {r.cell!r} matches {len(ids)} {noun}s on lead "
+                f"{said}: ambiguous key: {r.cell!r} matches {plural(len(ids), *noun)} on lead "
                 f"{r.lead_id}: {', '.join(ids)}; keep one in Close, or fill the id column "
                 "to say which to update"
             )

@@ -13,7 +13,10 @@ from pathlib import Path
 import pytest
 
 from closecsv.close.kinds import ACTIVITIES, OBJECTS, Kind
+from closecsv.close.schema import FieldInfo
+from closecsv.errors import InputError
 from closecsv.importing.importer import run_import
+from closecsv.importing.keys import key_token
 from closecsv.importing.options import ImportOptions
 from closecsv.importing.report import ImportReport
 from tests.helpers.send import Env, make_env
@@ -255,3 +258,33 @@ def test_a_rerun_after_lost_answers_creates_nothing_twice(env: Env) -> None:
     assert [m for m, p in env.transport.calls if m in ("POST", "PUT")].count("PUT") == 0
     again = run(env, CALLS, path)  # done: nothing more is sent
     assert {r.row: r.status for r in again.results} == {2: "created", 3: "updated", 4: "created"}
+
+
+@pytest.mark.parametrize(
+    ("kind", "cell", "stored", "same"),
+    [
+        ("text", "007", "007", True),
+        ("text", " 007 ", "007", True),
+        ("text", "007", "7", False),
+        ("hidden", "L-1", "l-1", False),
+        ("number", 7.0, 7, True),
+        ("number", 7.5, "7.5", True),
+        ("datetime", "2024-03-04T16:30:00+01:00", "2024-03-04T15:30:00+00:00", True),
+    ],
+)
+def test_keys_compare_as_the_fields_values(
+    kind: str, cell: object, stored: object, same: bool
+) -> None:
+    fld = FieldInfo(id="cf_k", name="Legacy ID", type=kind)
+    assert (key_token(cell, fld) == key_token(stored, fld)) is same
+    assert key_token("", fld) is None and key_token("   ", fld) is None
+
+
+def test_the_key_is_part_of_the_job(env: Env) -> None:
+    """A job started with --key is not continued without it (its rows meant something else)."""
+    lead = sorted(env.sandbox.state.leads)[0]
+    path = write(env.tmp / "a.csv", CALLS.header, [CALLS.line(lead, "K-J", "1")])
+    run(env, CALLS, path)
+    options = ImportOptions(report_dir=env.tmp / "reports", settle_seconds=0.0)
+    with pytest.raises(InputError, match=r"--key 'custom.Reference Code' -> \(not given\)"):
+        run_import(env.client, env.schema, ACTIVITIES, path, options)

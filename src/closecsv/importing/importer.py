@@ -12,7 +12,8 @@
    lead's instances of the row's type and matches them on the payload values, so a create
    that reached Close is never sent twice;
 3. fetches the current state of update rows in batches, so a row that changes nothing is
-   ``unchanged`` and costs no PUT, and an update sends only the values that differ; rows of
+   ``unchanged`` and costs no PUT, and an update sends only the values that differ (rows
+   ``--key`` matched use the instance as listed then, without a second read); rows of
    one instance go in file order, each compared with the state the one before left
    (:mod:`closecsv.importing.updates`);
 4. sends creates (POST) and updates (PUT) from a thread pool, journaling each row before the

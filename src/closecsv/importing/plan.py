@@ -11,6 +11,8 @@ custom cells into ``clear``); otherwise a **create**, which needs a type (column
 ``--type``), a lead and, for objects, a ``name``.  Lead columns are looked up for creates
 only: an update keeps its instance's lead (its ``lead_id`` cell, if any, scopes contact and
 object look-ups).  ``date_created`` is also sent as ``activity_at`` unless that column is given.
+With ``--key``, a row without an id that matches one instance by its key field becomes an
+update of it (:mod:`closecsv.importing.keys`).
 """
 
 from __future__ import annotations

@@ -130,6 +130,7 @@ class KeyIndex:
         self.client, self.kind, self.concurrency = client, kind, max(1, concurrency)
         self.listed: dict[str, dict[str, Any]] = {}  # instance id -> the instance as listed
         self._pairs: dict[Pair, list[str]] = {}  # (lead, type) -> its instance ids
+        self._tokens: dict[tuple[Pair, str], dict[str, list[str]]] = {}  # -> key -> ids
 
     def load(self, pairs: Iterable[Pair]) -> None:
         """List the instances of the pairs not listed yet, a few pairs at a time."""
@@ -150,11 +151,15 @@ class KeyIndex:
 
     def find(self, pair: Pair, token: str, fld: FieldInfo) -> list[str]:
         """The ids of the pair's instances whose key field holds ``token``."""
-        return [
-            iid
-            for iid in self._pairs.get(pair, [])
-            if key_token(self.listed[iid].get(fld.api_key), fld) == token
-        ]
+        index = self._tokens.get((pair, fld.id))
+        if index is None:  # each pair's instances are read once per key field, not per row
+            index = {}
+            for iid in self._pairs.get(pair, []):
+                found = key_token(self.listed[iid].get(fld.api_key), fld)
+                if found is not None:
+                    index.setdefault(found, []).append(iid)
+            self._tokens[(pair, fld.id)] = index
+        return index.get(token, [])
 
 
 @dataclass(frozen=True)

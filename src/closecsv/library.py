@@ -148,6 +148,7 @@ def import_file(
     default_region: str = defaults.DEFAULT_REGION,
     raw: bool = False,
     settle_seconds: float = defaults.SETTLE_SECONDS,
+    key: str | None = None,
     progress: ProgressCallback | None = None,
 ) -> ImportReport:
     """``closecsv import KIND FILE`` (``--dry-run`` with ``dry_run=True``): create and update
@@ -178,6 +179,7 @@ def import_file(
         default_region=default_region,
         raw=raw,
         settle_seconds=settle_seconds,
+        key=key,
     )
     return _run_import(file, options, kind, api_key, api_url, progress)
 
@@ -235,6 +237,7 @@ def validate(
     default_region: str = defaults.DEFAULT_REGION,
     raw: bool = False,
     settle_seconds: float = defaults.SETTLE_SECONDS,
+    key: str | None = None,
     progress: ProgressCallback | None = None,
 ) -> ImportReport:
     """``closecsv validate KIND FILE``: :func:`import_file` with ``dry_run=True``; nothing is
@@ -262,6 +265,7 @@ def validate(
         default_region=default_region,
         raw=raw,
         settle_seconds=settle_seconds,
+        key=key,
         progress=progress,
     )
 

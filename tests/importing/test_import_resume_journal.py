@@ -44,6 +44,17 @@ def test_a_resend_counts_attempts_and_keeps_the_latest_start(path: Path) -> None
     assert (entry.state, entry.attempts, entry.attempt_start) == ("in_flight", 2, 20.0)
 
 
+def test_an_update_in_doubt_keeps_its_target_and_a_create_has_none(path: Path) -> None:
+    """A rerun tells a lost update (its instance is named) from a lost create (none yet)."""
+    with Journal.open(path, FP) as journal:
+        journal.begin(2, 10.0, "acti_target")
+        journal.unknown(2, "connection dropped")
+        journal.begin(3, 11.0)
+        entries = journal.entries()
+    assert entries[2].needs_reconcile and entries[2].instance_id == "acti_target"
+    assert entries[3].needs_reconcile and entries[3].instance_id is None
+
+
 def test_entries_survive_reopening(path: Path) -> None:
     with Journal.open(path, FP) as journal:
         journal.begin(2, 5.0)

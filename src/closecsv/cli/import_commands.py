@@ -35,12 +35,15 @@ def import_command(ctx: Context, /, kind: str, file: Path, **options: Any) -> No
     """Create and update instances from a CSV file.
 
     Rows with an activity_id / custom_object_id update that instance (only the cells
-    given); other rows create one.  Results, errors and a journal go next to FILE.
-    Running the same command again after a crash or Ctrl-C resumes without duplicates.
+    given); other rows create one, or with --key update the instance of their type on
+    their lead whose key field holds the same value.  Results, errors and a journal go next
+    to FILE.  Running the same command again after a crash or Ctrl-C resumes without
+    duplicates.
 
     \b
     Example:
         closecsv import activities calls.csv --report-dir reports
+        closecsv import activities calls.csv --key "custom.Legacy ID"
     """
     sys.exit(run_import_command(ctx, kind, file, options))
 

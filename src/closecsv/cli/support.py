@@ -140,6 +140,12 @@ IMPORT_OPTIONS = (
     ),
     click.option("--limit", type=click.IntRange(min=0), help="Only the first N data rows."),
     click.option(
+        "--key",
+        metavar="COLUMN",
+        help="Rows without an id update the instance of their type on their lead whose "
+        "field COLUMN (e.g. 'custom.Legacy ID') holds the same value; no match creates.",
+    ),
+    click.option(
         "--encoding",
         metavar="NAME",
         help="Decode the file with this codec (e.g. cp1252, utf-16) instead of UTF-8.",

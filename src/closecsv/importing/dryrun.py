@@ -62,8 +62,8 @@ def dry_run_in_slices(
 
     ``settle`` gives a slice's plan its outcomes (updates are compared with Close).
     """
-    if not options.dry_run or options.encoding is not None:
-        return None
+    if not options.dry_run or options.encoding is not None or options.key is not None:
+        return None  # --key: repeated keys are found over the whole file
     slices = split_records(path, options.slice_bytes)
     if slices is None:
         return None

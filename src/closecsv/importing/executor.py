@@ -86,6 +86,8 @@ class Executor:
         self.state = ExecutionState()
         self.overlay: Sent = {}  # dry run: instance id -> row -> the body it would send
         self.id_label: str | None = None  # the id column, named as the file does (--map)
+        self.known: Mapping[str, Mapping[str, Any]] = {}  # instances listed already (--key)
+        self.keyed: Collection[int] = ()  # rows that update the instance their key matched
         self.entries: dict[int, Entry] = {}
         self.edited: dict[int, Entry] = {}
         self.reconciler = reconciler
@@ -134,8 +136,10 @@ class Executor:
         return sorted_rows["create"], sorted_rows["update"], sorted_rows["failed"]
 
     def _updates(self, rows: list[PlannedRow]) -> None:
-        current: dict[str, dict[str, Any]] = {}
-        lookups = self.reconciler.batches(rows)
+        current: dict[str, Mapping[str, Any]] = {
+            iid: self.known[iid] for r in rows if (iid := r.instance_id or "") in self.known
+        }
+        lookups = self.reconciler.batches([r for r in rows if r.instance_id not in current])
         self._parallel(lookups, lambda batch: current.update(self.reconciler.fetch(*batch)))
         if self.state.stop.is_set():
             return
@@ -177,6 +181,8 @@ class Executor:
         entry = self.entries.get(row.row)
         was_sent = entry is not None and entry.needs_reconcile
         status = "updated" if was_sent else "unchanged"
+        if was_sent and entry is not None and entry.instance_id is None and row.row in self.keyed:
+            status = "created"  # a create whose answer was lost: its key now finds it
         if was_sent and self.journal is not None:
             self.journal.done(row.row, status, row.instance_id, instance.get("lead_id"))
         return RowResult(row.row, status, row.instance_id, instance.get("lead_id"))
@@ -251,7 +257,7 @@ class Executor:
         """Journal, send, classify.  None: not finished (stopped, or the answer was lost)."""
         if self.state.stop.is_set() or self.journal is None:
             return None
-        self.journal.begin(row.row, time.time())
+        self.journal.begin(row.row, time.time(), row.instance_id)
         self.entries[row.row] = Entry(row.row, "in_flight", attempt_start=time.time())
         try:
             return request()

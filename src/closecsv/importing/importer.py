@@ -12,7 +12,8 @@
    lead's instances of the row's type and matches them on the payload values, so a create
    that reached Close is never sent twice;
 3. fetches the current state of update rows in batches, so a row that changes nothing is
-   ``unchanged`` and costs no PUT, and an update sends only the values that differ; rows of
+   ``unchanged`` and costs no PUT, and an update sends only the values that differ (rows
+   ``--key`` matched use the instance as listed then, without a second read); rows of
    one instance go in file order, each compared with the state the one before left
    (:mod:`closecsv.importing.updates`);
 4. sends creates (POST) and updates (PUT) from a thread pool, journaling each row before the
@@ -172,5 +173,7 @@ def _execute(
     executor = Executor(client, plan.kind, settings, progress, journal, reconciler, creates)
     executor.overlay = sent if sent is not None else {}
     executor.id_label = getattr(plan, "id_label", None)
+    executor.known = getattr(plan, "listed", {})  # --key: the instances as listed
+    executor.keyed = getattr(plan, "keyed", frozenset())  # --key: the rows that matched one
     run = executor.run(pending, settled)
     return run, Outcomes.of(settled, run.results.values())

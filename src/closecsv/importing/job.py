@@ -40,6 +40,9 @@ CONTINUABLE = ("limit", "on_ambiguous", "encoding", "delimiter")
 (``--type``, ``--timezone``, ``--date-format``, ``--multi-separator``, ``--clear-empty``,
 ``--status``, ``--default-region``, ``--raw``, and any option added later) is part of it."""
 FLAGS = {"type_ref": "--type", "kind": "the kind"}
+ADDED = ("key",)
+"""Options added after journals of this format were first written: left out of a job's
+settings while not given, so such a journal still matches its own command line."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ def job_settings(kind: str, options: Any) -> dict[str, str]:
     the options that change what is sent, but for :data:`CONTINUABLE`."""
     found = {"kind": json.dumps(kind)}
     for name, value in options.payload_key().items():
-        if name not in CONTINUABLE:
+        if name not in CONTINUABLE and not (name in ADDED and value is None):
             found[name] = json.dumps(value, default=str)
     return found
 
@@ -69,13 +72,13 @@ def changed_settings(old: Mapping[str, str], new: Mapping[str, str]) -> list[str
     for name in sorted(set(old) | set(new)):
         if old.get(name) != new.get(name):
             flag = FLAGS.get(name, "--" + name.replace("_", "-"))
-            lines.append(f"{flag} {_shown(old.get(name))} -> {_shown(new.get(name))}")
+            lines.append(f"{flag} {_shown(old.get(name), name)} -> {_shown(new.get(name), name)}")
     return lines
 
 
-def _shown(value: str | None) -> str:
+def _shown(value: str | None, name: str = "") -> str:
     if value is None:
-        return "(not recorded)"
+        return "(not given)" if name in ADDED else "(not recorded)"
     decoded = json.loads(value)
     if decoded is None:
         return "(not given)"

@@ -273,14 +273,20 @@ class Journal:
         with self._lock:
             return int(self._conn.execute("SELECT count(*) FROM rows").fetchone()[0])
 
-    def begin(self, row: int, started: float) -> None:
-        """Record the intent to send ``row`` (committed before the request goes out)."""
-        self._write(
-            row,
-            "state = 'in_flight', error = NULL, attempt_start = ?, attempts = attempts + 1",
-            (started,),
-            {"state": "in_flight", "attempt_start": started, "attempts": 1},
-        )
+    def begin(self, row: int, started: float, target: str | None = None) -> None:
+        """Record the intent to send ``row`` (committed before the request goes out); an
+        update names its ``target`` instance, so a rerun tells a lost update from a lost
+        create (a create keeps no instance id until its answer)."""
+        sets = "state = 'in_flight', error = NULL, attempt_start = ?, attempts = attempts + 1"
+        args: tuple[object, ...] = (started,)
+        new: dict[str, object] = {"state": "in_flight", "attempt_start": started, "attempts": 1}
+        if target is not None:
+            sets, args, new = (
+                sets + ", instance_id = ?",
+                (*args, target),
+                {**new, "instance_id": target},
+            )
+        self._write(row, sets, args, new)
 
     def done(self, row: int, status: str, instance_id: str | None, lead_id: str | None) -> None:
         self._finish(row, "done", status=status, instance_id=instance_id, lead_id=lead_id)
@@ -289,8 +295,14 @@ class Journal:
         self._finish(row, "failed", status="failed", instance_id=instance_id, error=error)
 
     def unknown(self, row: int, error: str) -> None:
-        """The answer to ``row``'s send was lost; it must be reconciled before a resend."""
-        self._finish(row, "unknown", error=error)
+        """The answer to ``row``'s send was lost; it must be reconciled before a resend (an
+        update's instance id, recorded by :meth:`begin`, is kept)."""
+        self._write(
+            row,
+            "state = 'unknown', status = NULL, error = ?",
+            (error,),
+            {"state": "unknown", "error": error},
+        )
 
     def _finish(
         self,

@@ -11,6 +11,8 @@ custom cells into ``clear``); otherwise a **create**, which needs a type (column
 ``--type``), a lead and, for objects, a ``name``.  Lead columns are looked up for creates
 only: an update keeps its instance's lead (its ``lead_id`` cell, if any, scopes contact and
 object look-ups).  ``date_created`` is also sent as ``activity_at`` unless that column is given.
+With ``--key``, a row without an id that matches one instance by its key field becomes an
+update of it (:mod:`closecsv.importing.keys`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -30,6 +33,7 @@ from closecsv.files.cells import unneutralise_expr
 from closecsv.files.csvio import READ_ERROR, ROW, CsvTable, read_table
 from closecsv.importing.headers import Columns, apply_map, check_headers, load_map
 from closecsv.importing.job import Job, job_settings, row_hashes
+from closecsv.importing.keys import KeyIndex, by_key
 from closecsv.importing.options import ImportOptions
 from closecsv.importing.plan_rows import ACTION, TYPE_ERROR, TYPE_ID, PlannedRow, PlannedRows
 from closecsv.importing.plan_values import assemble, convert_columns
@@ -72,6 +76,8 @@ class Plan:
     id_label: str | None = None  # the id column as messages name it, when --map renamed it
     settings: dict[str, str] = field(default_factory=dict)  # what identifies the job
     imported: dict[str, str] = field(default_factory=dict)  # file column -> name after --map
+    listed: dict[str, dict[str, Any]] = field(default_factory=dict)  # --key: instances by id
+    keyed: frozenset[int] = frozenset()  # --key: the rows that update the instance they matched
 
     def job(self) -> Job:
         """The job's identity for the journal: its settings and each row's content hash."""
@@ -121,6 +127,7 @@ class Planner:
         self.schema, self.kind, self.options = schema, kind, options
         self.mapping = load_map(options.map_file) if options.map_file else {}
         self.resolver = Resolver(client, options.default_region, options.on_ambiguous)
+        self.keys = KeyIndex(client, kind, options.concurrency) if options.key else None
 
     def types_named(self, table: CsvTable) -> list[TypeInfo]:
         """The types in play for ``table``: ``--type``, or those its type column names."""
@@ -132,11 +139,13 @@ class Planner:
         the Excel-number ones (``table.warnings`` are the caller's to add)."""
         kind, options, resolver = self.kind, self.options, self.resolver
         cols = check_headers(table.columns, kind, types, self.mapping)
+        keyed = by_key(options.key, cols, types, kind, self.keys)  # a bad --key: before reads
         frame = _unescape(table.frame, table.columns, cols, options.raw)
         frame = _with_types(frame, cols, self.schema, kind, options)
         frame = _with_leads(frame, cols, resolver)
         frame, outputs = convert_columns(frame, cols, kind, types, options, resolver)
-        planned = assemble(frame, cols, kind, types, outputs, options, resolver)
+        frame, sent_cols = keyed.match(frame, outputs) if keyed else (frame, cols)
+        planned = assemble(frame, sent_cols, kind, types, outputs, options, resolver)
         excel = excel_numbers(frame, cols)
         return Plan(
             kind,
@@ -152,6 +161,8 @@ class Planner:
             id_label=_id_label(cols, kind),
             settings=job_settings(kind.name, options),
             imported=_imported(table.columns, cols, self.mapping),
+            listed=self.keys.listed if self.keys else {},
+            keyed=keyed.rows if keyed else frozenset(),
         )
 
 
@@ -207,7 +218,7 @@ def _fingerprint(sha: str, kind: Kind, options: ImportOptions, mapping: dict[str
     journal of that format continues only when this matches.  Options added since are left
     out while at their default, so such a journal still matches its own command line."""
     changing = options.payload_key()
-    for added in ("decimal_comma",):
+    for added in ("decimal_comma", "key"):
         if not changing.get(added):
             changing.pop(added, None)
     key = {"file": sha, "kind": kind.name, "options": changing, "map": mapping}

@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from closecsv.sandbox import event_log
+from closecsv.sandbox import event_log, lead_writes
 from closecsv.sandbox import instances as ins
 from closecsv.sandbox import resources as res
 from closecsv.sandbox.errors import (
@@ -60,7 +60,8 @@ def _routes(searcher: Searcher) -> list[tuple[re.Pattern[str], dict[str, Handler
         (f"user/{_ID}/", {"GET": res.get_user}),
         (f"organization/{_ID}/", {"GET": res.get_organization}),
         ("lead/", {"GET": res.list_leads}),
-        (f"lead/{_ID}/", {"GET": res.get_lead}),
+        ("lead/merge/", {"POST": lead_writes.merge_leads}),
+        (f"lead/{_ID}/", {"GET": res.get_lead, "DELETE": lead_writes.delete_lead}),
         ("contact/", {"GET": res.list_contacts}),
         (f"contact/{_ID}/", {"GET": res.get_contact}),
         ("data/search/", {"POST": searcher.handle}),

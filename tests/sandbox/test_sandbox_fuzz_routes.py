@@ -221,6 +221,25 @@ SEARCH_BODY = {
     "include_counts": True,
 }
 WRITES = ("POST", "PUT", "DELETE")
+ACT_FIELD = next(f for f in _SEED.activity_types[TYPE]["field_ids"] if f in _SEED.fields)
+OBJ_FIELD = _SEED.object_types[OTYPE]["field_ids"][-1]
+FIELD_BODY = {
+    "name": "Tier",
+    "type": "choices",
+    "choices": ["A", "B"],
+    "accepts_multiple_values": True,
+    "required": False,
+    "description": "d",
+    "editable_with_roles": ["admin"],
+}
+TYPE_BODY = {
+    "name": "Car",
+    "name_plural": "Cars",
+    "description": "d",
+    "api_create_only": False,
+    "is_archived": True,
+    "editable_with_roles": [],
+}
 EVENT_QUERY = {
     "object_type": "activity.custom_activity",
     "action": "created",
@@ -264,6 +283,25 @@ ROUTES: list[tuple[str, str, dict[str, str], Any]] = [
     ("GET", "event/ev_unknown/", {}, None),
     ("DELETE", f"lead/{LEAD}/", {}, None),
     ("POST", "lead/merge/", {}, {"source": LEAD, "destination": OTHER_LEAD}),
+    ("POST", "custom_field/activity/", {}, {**FIELD_BODY, "custom_activity_type_id": TYPE}),
+    ("GET", f"custom_field/activity/{ACT_FIELD}/", {"_fields": "id"}, None),
+    ("PUT", f"custom_field/activity/{ACT_FIELD}/", {}, FIELD_BODY),
+    ("DELETE", f"custom_field/activity/{ACT_FIELD}/", {}, None),
+    (
+        "POST",
+        "custom_field/custom_object_type/",
+        {},
+        {**FIELD_BODY, "custom_object_type_id": OTYPE},
+    ),
+    ("GET", f"custom_field/custom_object_type/{OBJ_FIELD}/", {}, None),
+    ("PUT", f"custom_field/custom_object_type/{OBJ_FIELD}/", {}, FIELD_BODY),
+    ("DELETE", f"custom_field/custom_object_type/{OBJ_FIELD}/", {}, None),
+    ("POST", "custom_activity/", {}, TYPE_BODY),
+    ("PUT", f"custom_activity/{TYPE}/", {}, TYPE_BODY),
+    ("DELETE", f"custom_activity/{TYPE}/", {}, None),
+    ("POST", "custom_object_type/", {}, TYPE_BODY),
+    ("PUT", f"custom_object_type/{OTYPE}/", {}, TYPE_BODY),
+    ("DELETE", f"custom_object_type/{OTYPE}/", {}, None),
 ]
 
 

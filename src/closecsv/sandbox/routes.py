@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from closecsv.sandbox import event_log, lead_writes
+from closecsv.sandbox import event_log, lead_writes, type_writes
 from closecsv.sandbox import instances as ins
 from closecsv.sandbox import resources as res
 from closecsv.sandbox.errors import (
@@ -88,14 +88,21 @@ def _routes(searcher: Searcher) -> list[tuple[re.Pattern[str], dict[str, Handler
         ("event/", {"GET": event_log.list_events}),
         (f"event/{_ID}/", {"GET": event_log.get_event}),
     ]
+    writes = dict(type_writes.schema_routes(_ID))  # schema changes: the same paths, more methods
+    table = [(p, {**methods, **writes.pop(p, {})}) for p, methods in table] + list(writes.items())
     return [(re.compile(pattern), methods) for pattern, methods in table]
 
 
 _STATUS = {("POST", "custom_object/"): 201, ("DELETE", "custom_object/"): 204}
+_STATUS.update({(m, p): s for p in ("custom_activity/", "custom_object_type/",
+                                    "custom_field/custom_object_type/")
+                for m, s in (("POST", 201), ("DELETE", 204))})  # fmt: skip
 
 
 def _status(method: str, path: str) -> int:
-    return _STATUS.get((method, path.split("/")[0] + "/"), 200)
+    parts = path.split("/")
+    two = _STATUS.get((method, "/".join(parts[:2]) + "/"))
+    return two or _STATUS.get((method, parts[0] + "/"), 200)
 
 
 def _no_constant(name: str) -> Any:

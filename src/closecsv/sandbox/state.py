@@ -12,8 +12,8 @@ Storage design
 Beside it, ``<data_path>.log`` is an append-only JSON-lines log of mutations, one line per
 write (``{"op": "put", "coll": "custom_activities", "obj": {...}, "counter": 18}`` or
 ``{"op": "del", "coll": ..., "id": ...}``), flushed at once and fsynced once per request
-before the API answers, so a write the API confirmed survives a kill.  A write costs one small append, not a rewrite of a
-100k-object snapshot.  On open the snapshot is read, the log replayed (a torn last line from a
+before the API answers, so a write the API confirmed survives a kill.  A write costs one small
+append, not a rewrite of a 100k-object snapshot.  On open the snapshot is read, the log replayed (a torn last line from a
 crash is ignored) and, if the log held anything, the two are compacted into a new snapshot
 (written to a temporary file and renamed) with an empty log; :meth:`State.close` compacts
 again if anything was written.  A missing file is created

@@ -13,11 +13,11 @@ Beside it, ``<data_path>.log`` is an append-only JSON-lines log of mutations, on
 write (``{"op": "put", "coll": "custom_activities", "obj": {...}, "counter": 18}`` or
 ``{"op": "del", "coll": ..., "id": ...}``), flushed at once and fsynced once per request
 before the API answers, so a write the API confirmed survives a kill.  A write costs one small
-append, not a rewrite of a 100k-object snapshot.  On open the snapshot is read, the log replayed (a torn last line from a
-crash is ignored) and, if the log held anything, the two are compacted into a new snapshot
-(written to a temporary file and renamed) with an empty log; :meth:`State.close` compacts
-again if anything was written.  A missing file is created
-from :func:`seed.build_seed`.
+append, not a rewrite of a 100k-object snapshot.  On open the snapshot is read, the log
+replayed (a torn last line from a crash is ignored) and, if the log held anything, the two are
+compacted into a new snapshot (written to a temporary file and renamed) with an empty log;
+:meth:`State.close` compacts again if anything was written.  A missing file is created from
+:func:`seed.build_seed`.
 
 Concurrency: one re-entrant lock (:attr:`State.lock`); the dispatcher holds it for the whole of
 a request's work, so every request sees and leaves a consistent org.  It also runs each

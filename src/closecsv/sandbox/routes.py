@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hmac
 import json
 import logging
@@ -103,6 +104,12 @@ def _status(method: str, path: str) -> int:
     parts = path.split("/")
     two = _STATUS.get((method, "/".join(parts[:2]) + "/"))
     return two or _STATUS.get((method, parts[0] + "/"), 200)
+
+
+@functools.lru_cache(maxsize=8)
+def _key_id(key: str) -> str:
+    """The events' ``api_key_id``: a one-way digest of the key, never the key."""
+    return seed_id("api", key)
 
 
 def _no_constant(name: str) -> Any:
@@ -220,7 +227,7 @@ class Dispatcher:
         if fault is not None and fault[0] == "error":
             return json_response(fault[1], {"error": "Service temporarily unavailable."})
         req = Request(method, rel, query, payload, self.state, self.owner, self.now, self.max_skip)
-        req.api_key_id = seed_id("api", self.api_key)  # a one-way digest, never the key
+        req.api_key_id = _key_id(self.api_key)
         response = self._run(handler, args, req)
         # commit-then-drop: only a write that succeeded is dropped; a refusal is always answered
         response.drop_after = fault is not None and response.status < 400

@@ -20,8 +20,8 @@ OBJ = "custom_object"
 
 
 @pytest.fixture
-def wall() -> FakeWallClock:
-    return FakeWallClock()
+def wall(fake_wall_clock: FakeWallClock) -> FakeWallClock:
+    return fake_wall_clock
 
 
 @pytest.fixture

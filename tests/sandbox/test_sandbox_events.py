@@ -395,3 +395,20 @@ def test_events_survive_a_restart_and_old_data_files_still_load(
         assert events(api, object_type=ACT, action="created") == []
         Org(api).activity("new")
         assert len(events(api, object_type=ACT, action="created")) == 1
+
+
+def test_an_event_consolidated_during_a_walk_moves_to_the_top_and_is_not_seen_twice(
+    api: httpx.Client, org: Org, wall: FakeWallClock
+) -> None:
+    made = []
+    for n in range(70):
+        made.append(org.activity(f"T-{n}")["id"])
+        wall.advance(0.1)  # all 70 within the 10 s window
+    query = {"object_type": ACT, "action": "created"}
+    first = api.get("event/", params=query).json()
+    org.edit(made[0], "edited")  # folds into its (not yet walked) created event
+    rest = walk(api, {**query, "_cursor": first["cursor_next"]}, "cursor_next")
+    seen = [e["object_id"] for e in first["data"]] + [oid for p in rest for oid in p]
+    assert seen == made[::-1][:-1]  # the oldest moved above where the walk started
+    top = events(api, **query)[0]
+    assert top["object_id"] == made[0] and top["data"][org.ticket] == "edited"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hmac
 import json
 import logging
@@ -29,6 +30,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from closecsv.sandbox import event_log, lead_writes, type_writes
 from closecsv.sandbox import instances as ins
 from closecsv.sandbox import resources as res
 from closecsv.sandbox.errors import (
@@ -40,6 +42,7 @@ from closecsv.sandbox.errors import (
     not_found,
     unauthorized,
 )
+from closecsv.sandbox.ids import seed_id
 from closecsv.sandbox.limits import FaultPlan, RateLimiter
 from closecsv.sandbox.listing import Request
 from closecsv.sandbox.paths import redirect, single_slashes
@@ -60,7 +63,8 @@ def _routes(searcher: Searcher) -> list[tuple[re.Pattern[str], dict[str, Handler
         (f"user/{_ID}/", {"GET": res.get_user}),
         (f"organization/{_ID}/", {"GET": res.get_organization}),
         ("lead/", {"GET": res.list_leads}),
-        (f"lead/{_ID}/", {"GET": res.get_lead}),
+        ("lead/merge/", {"POST": lead_writes.merge_leads}),
+        (f"lead/{_ID}/", {"GET": res.get_lead, "DELETE": lead_writes.delete_lead}),
         ("contact/", {"GET": res.list_contacts}),
         (f"contact/{_ID}/", {"GET": res.get_contact}),
         ("data/search/", {"POST": searcher.handle}),
@@ -87,15 +91,30 @@ def _routes(searcher: Searcher) -> list[tuple[re.Pattern[str], dict[str, Handler
             f"custom_object/{_ID}/",
             {"GET": ins.get_object, "PUT": ins.update_object, "DELETE": ins.delete_object},
         ),
+        ("event/", {"GET": event_log.list_events}),
+        (f"event/{_ID}/", {"GET": event_log.get_event}),
     ]
+    writes = dict(type_writes.schema_routes(_ID))  # schema changes: the same paths, more methods
+    table = [(p, {**methods, **writes.pop(p, {})}) for p, methods in table] + list(writes.items())
     return [(re.compile(pattern), methods) for pattern, methods in table]
 
 
 _STATUS = {("POST", "custom_object/"): 201, ("DELETE", "custom_object/"): 204}
+_STATUS.update({(m, p): s for p in ("custom_activity/", "custom_object_type/",
+                                    "custom_field/custom_object_type/")
+                for m, s in (("POST", 201), ("DELETE", 204))})  # fmt: skip
 
 
 def _status(method: str, path: str) -> int:
-    return _STATUS.get((method, path.split("/")[0] + "/"), 200)
+    parts = path.split("/")
+    two = _STATUS.get((method, "/".join(parts[:2]) + "/"))
+    return two or _STATUS.get((method, parts[0] + "/"), 200)
+
+
+@functools.lru_cache(maxsize=8)
+def _key_id(key: str) -> str:
+    """The events' ``api_key_id``: a one-way digest of the key, never the key."""
+    return seed_id("api", key)
 
 
 def _no_constant(name: str) -> Any:
@@ -215,11 +234,9 @@ class Dispatcher:
         fault = self.faults.draw(method)
         if fault is not None and fault[0] == "error":
             return json_response(fault[1], {"error": "Service temporarily unavailable."})
-        response = self._run(
-            handler,
-            args,
-            Request(method, rel, query, payload, self.state, self.owner, self.now, self.max_skip),
-        )
+        req = Request(method, rel, query, payload, self.state, self.owner, self.now, self.max_skip)
+        req.api_key_id = _key_id(self.api_key)
+        response = self._run(handler, args, req)
         # commit-then-drop: only a write that succeeded is dropped; a refusal is always answered
         response.drop_after = fault is not None and response.status < 400
         return response

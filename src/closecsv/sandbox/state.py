@@ -5,17 +5,19 @@ Storage design
 ``data_path`` (the ``--data`` file) holds a JSON snapshot::
 
     {"format": "closecsv-sandbox/1", "meta": {"counter": 17, "org": {...}},
-     "collections": {"users": {id: obj}, "leads": {...}, ...}}
+     "collections": {"users": {id: obj}, "leads": {...}, ..., "events": {...}}}
+
+(``events`` is the event log, events.py; a file written before it existed loads with none.)
 
 Beside it, ``<data_path>.log`` is an append-only JSON-lines log of mutations, one line per
 write (``{"op": "put", "coll": "custom_activities", "obj": {...}, "counter": 18}`` or
-``{"op": "del", "coll": ..., "id": ...}``), flushed and fsynced before the API answers, so a
-write the API confirmed survives a kill.  A write costs one small append, not a rewrite of a
-100k-object snapshot.  On open the snapshot is read, the log replayed (a torn last line from a
-crash is ignored) and, if the log held anything, the two are compacted into a new snapshot
-(written to a temporary file and renamed) with an empty log; :meth:`State.close` compacts
-again if anything was written.  A missing file is created
-from :func:`seed.build_seed`.
+``{"op": "del", "coll": ..., "id": ...}``), flushed at once and fsynced once per request
+before the API answers, so a write the API confirmed survives a kill.  A write costs one small
+append, not a rewrite of a 100k-object snapshot.  On open the snapshot is read, the log
+replayed (a torn last line from a crash is ignored) and, if the log held anything, the two are
+compacted into a new snapshot (written to a temporary file and renamed) with an empty log;
+:meth:`State.close` compacts again if anything was written.  A missing file is created from
+:func:`seed.build_seed`.
 
 Concurrency: one re-entrant lock (:attr:`State.lock`); the dispatcher holds it for the whole of
 a request's work, so every request sees and leaves a consistent org.  It also runs each
@@ -42,6 +44,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from closecsv.sandbox.event_index import EVENTS, EventIndex
 from closecsv.sandbox.ids import Collections, Obj, runtime_id
 from closecsv.sandbox.indexes import Indexes
 from closecsv.sandbox.seed import COLLECTIONS, build_seed
@@ -59,10 +62,13 @@ class State:
         self.data_path = data_path
         self._log: Any = None
         self._dirty = False
+        self._unsynced = False
         self._undo: list[tuple[str, str, Obj | None]] | None = None
         self._sorted: dict[str, list[tuple[str, str]]] = {}
         self._children: dict[str, defaultdict[str, set[str]]] = {}
         self.indexes = Indexes(lambda: self.collections)
+        self.event_index = EventIndex(lambda: self.collections[EVENTS])
+        self.event_merge_seconds = 10.0  # consolidation window of the event log (events.py)
         cols, org = build_seed()
         self.collections: Collections = cols
         self.meta: Obj = {"counter": 0, "org": org}
@@ -131,6 +137,8 @@ class State:
                 raise
             finally:
                 self._undo = outer
+                if outer is None:
+                    self._sync_log()  # one fsync per request, before it is answered
             if outer is not None:  # nested: the outer block may still undo these
                 outer.extend(undo)
 
@@ -156,6 +164,7 @@ class State:
         self._index_child(coll, obj, remove=False)
         self._resort(coll, old, obj)
         self.indexes.changed(coll, old, obj)
+        self.event_index.changed(coll, old, obj)
         self._append({"op": "put", "coll": coll, "obj": obj, "counter": self.meta["counter"]})
 
     def delete(self, coll: str, oid: str) -> None:
@@ -165,6 +174,7 @@ class State:
         self._index_child(coll, old, remove=True)
         self._resort(coll, old, None)
         self.indexes.changed(coll, old, None)
+        self.event_index.changed(coll, old, None)
         self._append({"op": "del", "coll": coll, "id": oid})
 
     def put_many(self, coll: str, objs: list[Obj]) -> None:
@@ -251,7 +261,14 @@ class State:
         self._dirty = True
         self._log.write(json.dumps(entry, separators=(",", ":")) + "\n")
         self._log.flush()
-        os.fsync(self._log.fileno())
+        self._unsynced = True
+        if self._undo is None:  # outside a request; inside one, atomic() syncs at its end
+            self._sync_log()
+
+    def _sync_log(self) -> None:
+        if self._unsynced and self._log is not None:
+            os.fsync(self._log.fileno())
+        self._unsynced = False
 
     def _close_log(self) -> None:
         if self._log is not None:
@@ -268,6 +285,7 @@ class State:
     def _reindex(self) -> None:
         self._sorted.clear()
         self.indexes.reset()
+        self.event_index.reset()
         self._children = {c: defaultdict(set) for c in _BY_LEAD}
         for coll in _BY_LEAD:
             for obj in self.collections[coll].values():

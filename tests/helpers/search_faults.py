@@ -28,47 +28,42 @@ def _target(body: Any) -> str:
 
 class SearchAltered(httpx.BaseTransport):
     """Hands requests to ``inner``; the answers of searches of ``object_type`` go through
-    ``change`` first.  ``searches`` counts those searches."""
+    ``change`` first (``change=None``: refused with a 400 instead, as Close refuses an object
+    type it does not search).  ``searches`` counts those searches."""
 
     def __init__(
         self,
         inner: httpx.BaseTransport,
-        change: Callable[[Answer], Any],
+        change: Callable[[Answer], Any] | None,
         object_type: str = "activity.custom_activity",
     ) -> None:
         self.inner, self.change, self.object_type = inner, change, object_type
         self.searches = 0
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        response = self.inner.handle_request(request)
+    def _ours(self, request: httpx.Request) -> bool:
         if not request.url.path.endswith("/data/search/"):
-            return response
-        if _target(json.loads(request.content or b"{}")) != self.object_type:
-            return response
+            return False
+        return _target(json.loads(request.content or b"{}")) == self.object_type
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if not self._ours(request):
+            return self.inner.handle_request(request)
         self.searches += 1
+        if self.change is None:
+            errors = {"query": f"Unsupported object_type {self.object_type!r}."}
+            return httpx.Response(400, json={"errors": [], "field-errors": errors})
+        response = self.inner.handle_request(request)
         response.read()
         if response.status_code != 200:
             return response
         return httpx.Response(200, json=self.change(response.json()))
 
 
-def refuse(_: Answer) -> Any:
-    raise AssertionError("replaced by SearchRefused")
-
-
-class SearchRefused(SearchAltered):
-    """Close answering a search of instances with a 400, as for an unsupported object type."""
-
-    def __init__(self, inner: httpx.BaseTransport, object_type: str = "activity.custom_activity"):
-        super().__init__(inner, refuse, object_type)
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/data/search/"):
-            if _target(json.loads(request.content or b"{}")) == self.object_type:
-                self.searches += 1
-                errors = {"query": f"Unsupported object_type {self.object_type!r}."}
-                return httpx.Response(400, json={"errors": [], "field-errors": errors})
-        return self.inner.handle_request(request)
+def SearchRefused(  # noqa: N802 - reads as the transport it builds
+    inner: httpx.BaseTransport, object_type: str = "activity.custom_activity"
+) -> SearchAltered:
+    """Close answering a search of instances with a 400."""
+    return SearchAltered(inner, None, object_type)
 
 
 def bare_minimum(answer: Answer) -> Answer:

@@ -59,7 +59,7 @@ class SearchAltered(httpx.BaseTransport):
         return httpx.Response(200, json=self.change(response.json()))
 
 
-def SearchRefused(  # noqa: N802 - reads as the transport it builds
+def SearchRefused(
     inner: httpx.BaseTransport, object_type: str = "activity.custom_activity"
 ) -> SearchAltered:
     """Close answering a search of instances with a 400."""

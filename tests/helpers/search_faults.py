@@ -84,5 +84,5 @@ def unsorted(answer: Answer) -> Answer:
 
 
 def not_a_page(answer: Answer) -> Any:
-    """A bare list instead of ``{"data": ..., "cursor": ...}``."""
-    return answer["data"]
+    """Another shape than ``{"data": ..., "cursor": ...}``."""
+    return {"results": answer["data"], "next": answer["cursor"]}

@@ -107,11 +107,11 @@ def _shape_problem(answer: Any, scope: Scope) -> str | None:
             return "a result is not an object with an id"
         if item.get("__object_type", scope.object_type) != scope.object_type:
             return f"it returned {item.get('__object_type')!r} objects"
-        if item.get(scope.kind.type_id_key) not in scope.type_ids:
-            return f"it returned {item['id']}, not of a wanted type (the filter was ignored)"
         missing = [f for f in standard if f not in item]
         if missing:
             return f"it left out {', '.join(missing)} (_fields was not honoured)"
+        if item.get(scope.kind.type_id_key) not in scope.type_ids:
+            return f"it returned {item['id']}, not of a wanted type (the filter was ignored)"
         moment = moment_of(item)
         if moment is None or (previous is not None and moment < previous):
             return "the results are not in date_created order (the sort was ignored)"

@@ -57,9 +57,7 @@ def test_instances_of_one_type_with_custom_fields_in_date_order(
     assert any(k.startswith("custom.") for k in first)
 
 
-def test_a_capped_walk_continues_on_or_after_the_last_date(
-    sandbox: Any, api: httpx.Client
-) -> None:
+def test_a_capped_walk_continues_on_or_after_the_last_date(sandbox: Any, api: httpx.Client) -> None:
     sandbox.populate(leads=20, activities=600, activity_types=3)
     sandbox.dispatcher.searcher.walk_cap = 250
     types = [type_id(api, f"Bench Type {n}") for n in (1, 2, 3)]
@@ -80,8 +78,9 @@ def test_narrowed_to_leads_by_reference(sandbox: Any, api: httpx.Client) -> None
     types = [type_id(api, f"Bench Type {n}") for n in (1, 2)]
     acts = sandbox.state.custom_activities.values()
     leads = sorted({a["lead_id"] for a in acts if a["custom_activity_type_id"] in types})[:2]
-    ref = {"type": "field_condition", "field": {**FIELD, "field_name": "lead_id"},
-           "condition": {"type": "reference", "reference_type": "lead", "object_ids": leads}}  # fmt: skip
+    condition = {"type": "reference", "reference_type": "lead", "object_ids": leads}
+    ref = {"type": "field_condition", "field": {**FIELD, "field_name": "lead_id"}}
+    ref["condition"] = condition
     body = {"query": _query(ref, types=types), "_fields": {OTYPE: ["lead_id"]}, "_limit": 200}
     found = _walk(api, body)
     assert found and {a["lead_id"] for a in found} == set(leads)

@@ -70,8 +70,8 @@ def describe(route: str, guess: Estimate) -> str:
     """One line: the route, why, and the estimated requests of each route."""
     wanted = "?" if guess.wanted is None else str(guess.wanted)
     costs = [f"lead route {guess.lead_cost}"]
-    org = f"org-wide route {guess.org_cost}"
-    costs.append(org if guess.scanned is not None or guess.search_cost is None else f"{org}+")
+    floor = guess.scanned is None and guess.search_cost is not None  # not counted: a floor
+    costs.append(f"org-wide route {'at least ' if floor else ''}{guess.org_cost}")
     if guess.search_cost is not None:
         costs.append(f"search route {guess.search_cost}")
     return (

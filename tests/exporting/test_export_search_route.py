@@ -26,7 +26,7 @@ from closecsv.errors import ApiError
 from closecsv.exporting.exporter import ExportOptions, ExportReport, run_export
 from closecsv.exporting.route_choice import choose_route
 from closecsv.exporting.routes import Scope
-from closecsv.exporting.search_route import search_route
+from closecsv.exporting.search_route import probe_search, search_route
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
 from closecsv.sandbox.errors import field_error
 from tests.exporting.test_export_routes import expected_ids, exported_ids
@@ -156,6 +156,24 @@ def test_an_empty_window_cannot_verify_the_search(tied: Sandbox) -> None:
         assert "no instance to check" in guess.reason
         forced, _ = choose_route(c, scope, 0, "search")
         assert forced == "search"
+
+
+class _Failing:
+    """An API whose every request fails as the client reports a garbled answer."""
+
+    def post(self, path: str, json: Any) -> dict[str, Any]:
+        raise ApiError(f"POST {path}: gave up after 8 attempts (HTTP 200 with a body that is not "
+                       "a JSON object)")  # fmt: skip
+
+    def get(self, path: str, params: Any = None) -> dict[str, Any]:
+        raise AssertionError("the probe stops at the failed search")
+
+
+def test_a_search_that_fails_is_a_failed_probe_not_a_crash() -> None:
+    scope = Scope(ACTIVITIES, ("actitype_x",), Window(), None, ("id", "date_created"))
+    probe = probe_search(_Failing(), scope)  # type: ignore[arg-type]
+    assert not probe.usable and not probe.verified
+    assert probe.reason.startswith("the search failed (POST data/search/: gave up")
 
 
 def _refuse_instance_searches(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:

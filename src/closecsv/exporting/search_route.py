@@ -33,7 +33,7 @@ from typing import Any
 from closecsv.close.api import SearchApi
 from closecsv.close.search import SEARCH_PATH
 from closecsv.close.search_stream import KeysetStream, date_created_sort, moment_of
-from closecsv.errors import RequestRejected
+from closecsv.errors import ApiError, RequestRejected
 from closecsv.exporting.routes import SEARCH_PAGE, Scope
 
 PROBE_LIMIT = 5
@@ -65,6 +65,8 @@ def probe_search(api: SearchApi, scope: Scope) -> Probe:
         answer = api.post(SEARCH_PATH, body)
     except RequestRejected as exc:
         return Probe(False, False, f"Close refused the search ({exc.status}: {exc.message})")
+    except ApiError as exc:  # e.g. an answer that is not a JSON object, after the retries
+        return Probe(False, False, f"the search failed ({exc.message})")
     problem = _shape_problem(answer, scope)
     if problem is not None:
         return Probe(False, False, problem)

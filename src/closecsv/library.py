@@ -303,7 +303,7 @@ def export(
     from closecsv.progress import NullProgress
 
     _choice("format", format, ["csv", "parquet"])
-    _choice("strategy", strategy, ["auto", "lead", "org"])
+    _choice("strategy", strategy, ["auto", "lead", "org", "search"])
     settings = options_from_cli(
         type_refs=(types,) if isinstance(types, str) else tuple(types),
         out_dir=Path(out_dir),

@@ -91,7 +91,6 @@ def test_a_folder_in_the_way_is_not_sent_to_force(url: str, tmp_path: Path) -> N
         (["--lead-query", "[1]"], "must be one query node"),
         (["--type", "Nope"], "unknown custom activity type 'Nope'"),
         (["--multi-separator", ""], "--multi-separator must not be empty"),
-        (["--lead-query", '{"type": "match_all"}', "--strategy", "org"], "needs the lead route"),
     ],
 )
 def test_bad_options_exit_2_and_write_nothing(

@@ -53,10 +53,12 @@ def statuses(report: ImportReport) -> list[str]:
     return [r.status for r in report.results]
 
 
-def test_an_export_imports_back_as_a_no_op(tmp_path: Path) -> None:
+@pytest.mark.parametrize("strategy", ["auto", "lead", "org", "search"])
+def test_an_export_imports_back_as_a_no_op(tmp_path: Path, strategy: str) -> None:
     sb = Sandbox()
     for kind in (ACTIVITIES, OBJECTS):
-        report = export(sb, kind, tmp_path / kind.name)
+        report = export(sb, kind, tmp_path / kind.name, strategy=strategy)
+        assert report.route == ("search" if strategy == "auto" else strategy)
         for entry in report.types:
             if not entry["rows"]:
                 continue

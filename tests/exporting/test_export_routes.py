@@ -1,4 +1,4 @@
-"""Every wanted instance is exported exactly once, by either route, across pages and windows."""
+"""Every wanted instance is exported exactly once, by every route, across pages and windows."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from closecsv.close.client import CloseClient
 from closecsv.close.config import ApiKey
 from closecsv.close.kinds import ACTIVITIES, OBJECTS, Kind
 from closecsv.close.schema import Schema
-from closecsv.errors import ConfigError, InputError
+from closecsv.errors import InputError
 from closecsv.exporting.exporter import ExportOptions, ExportReport, run_export
 from closecsv.exporting.routes import Estimate
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
+from tests.helpers.search_faults import SearchRefused
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +54,11 @@ def expected_ids(sb: Sandbox, kind: Kind, *, archived: bool = False) -> list[str
     return sorted(i for i, o in coll.items() if o[kind.type_id_key] in live)
 
 
+ROUTES = ["lead", "org", "search"]
+
+
 @pytest.mark.parametrize("kind", [ACTIVITIES, OBJECTS], ids=["activities", "objects"])
-@pytest.mark.parametrize("strategy", ["lead", "org"])
+@pytest.mark.parametrize("strategy", ROUTES)
 def test_each_instance_once_past_the_skip_cap(
     big: Sandbox, tmp_path: Path, kind: Kind, strategy: str
 ) -> None:
@@ -66,20 +70,40 @@ def test_each_instance_once_past_the_skip_cap(
     assert report.route == strategy
 
 
-def test_both_routes_write_identical_files(big: Sandbox, tmp_path: Path) -> None:
-    lead = export(big, ACTIVITIES, tmp_path / "lead", strategy="lead")
-    org = export(big, ACTIVITIES, tmp_path / "org", strategy="org")
-    for a, b in zip(lead.types, org.types, strict=True):
-        rows_a = sorted((lead.out_dir / a["file"]).read_text().splitlines())
-        rows_b = sorted((org.out_dir / b["file"]).read_text().splitlines())
-        assert rows_a == rows_b
+@pytest.mark.parametrize("kind", [ACTIVITIES, OBJECTS], ids=["activities", "objects"])
+def test_every_route_writes_identical_files(big: Sandbox, tmp_path: Path, kind: Kind) -> None:
+    reports = [export(big, kind, tmp_path / route, strategy=route) for route in ROUTES]
+    for entries in zip(*(r.types for r in reports), strict=True):
+        files = [
+            sorted((r.out_dir / e["file"]).read_text().splitlines())
+            for r, e in zip(reports, entries, strict=True)
+        ]
+        assert files[0] == files[1] == files[2]
+    assert sum(int(t["rows"]) for t in reports[0].types) == len(expected_ids(big, kind))
 
 
-def test_auto_picks_the_route_with_the_smaller_estimate(big: Sandbox, tmp_path: Path) -> None:
+def test_auto_takes_the_search_route_when_its_probe_passes(big: Sandbox, tmp_path: Path) -> None:
     report = export(big, ACTIVITIES, tmp_path)
     assert report.estimate is not None
-    assert report.route == report.estimate.cheaper
+    assert report.route == "search"
+    assert "matched GET activity/custom/{id}/" in report.estimate.reason
     assert report.estimate.wanted == len(expected_ids(big, ACTIVITIES))
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["route"] == "search"
+    assert manifest["route_reason"] == report.estimate.reason
+
+
+def test_auto_without_search_picks_the_smaller_estimate(big: Sandbox, tmp_path: Path) -> None:
+    with CloseClient(
+        ApiKey(SANDBOX_API_KEY),
+        "http://sb.test/api/v1/",
+        transport=SearchRefused(big.transport()),
+    ) as c:
+        report = run_export(c, Schema(c), ACTIVITIES, ExportOptions(out_dir=tmp_path))
+    assert report.estimate is not None
+    assert report.route == report.estimate.cheaper
+    assert report.estimate.reason.startswith("the search route was not used: Close refused")
+    assert sorted(exported_ids(report, ACTIVITIES)) == expected_ids(big, ACTIVITIES)
 
 
 @pytest.mark.parametrize(
@@ -93,7 +117,7 @@ def _stamps(sb: Sandbox) -> list[str]:
     return sorted({a["date_created"] for a in sb.state.custom_activities.values()})
 
 
-@pytest.mark.parametrize("strategy", ["lead", "org"])
+@pytest.mark.parametrize("strategy", ROUTES)
 def test_since_is_inclusive_and_until_exclusive(
     big: Sandbox, tmp_path: Path, strategy: str
 ) -> None:
@@ -118,23 +142,20 @@ def test_since_is_inclusive_and_until_exclusive(
     assert min(firsts) == datetime.fromisoformat(since).isoformat(timespec="microseconds")
 
 
-def test_lead_query_limits_the_leads_and_forces_the_lead_route(
-    big: Sandbox, tmp_path: Path
+@pytest.mark.parametrize("kind", [ACTIVITIES, OBJECTS], ids=["activities", "objects"])
+@pytest.mark.parametrize("strategy", [*ROUTES, "auto"])
+def test_lead_query_limits_the_leads_on_every_route(
+    big: Sandbox, tmp_path: Path, strategy: str, kind: Kind
 ) -> None:
-    lead_id = next(iter(big.state.custom_activities.values()))["lead_id"]
-    query = {"type": "id", "value": lead_id}
-    report = export(big, ACTIVITIES, tmp_path, lead_query=query, strategy="auto")
-    assert report.route == "lead"
-    wanted = set(expected_ids(big, ACTIVITIES))
-    on_lead = sorted(
-        i for i, a in big.state.custom_activities.items() if a["lead_id"] == lead_id and i in wanted
-    )
-    assert sorted(exported_ids(report, ACTIVITIES)) == on_lead
-
-
-def test_lead_query_with_the_org_route_is_refused(big: Sandbox, tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="--lead-query needs the lead route"):
-        export(big, ACTIVITIES, tmp_path, lead_query={"type": "match_all"}, strategy="org")
+    coll = big.state.custom_activities if kind is ACTIVITIES else big.state.custom_objects
+    leads = sorted({o["lead_id"] for o in coll.values()})[:3]
+    query = {"type": "or", "queries": [{"type": "id", "value": i} for i in leads]}
+    report = export(big, kind, tmp_path, lead_query=query, strategy=strategy)
+    assert report.route == ("search" if strategy == "auto" else strategy)
+    wanted = set(expected_ids(big, kind))
+    on_leads = sorted(i for i, o in coll.items() if o["lead_id"] in leads and i in wanted)
+    assert on_leads
+    assert sorted(exported_ids(report, kind)) == on_leads
 
 
 def test_types_by_name_or_id_and_archived_on_request(tmp_path: Path) -> None:

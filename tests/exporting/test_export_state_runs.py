@@ -67,21 +67,24 @@ def ids_in(path: Path) -> list[str]:
     return [line.split(",")[0] for line in lines]
 
 
+@pytest.mark.parametrize("strategy", ["lead", "org", "search"])
 def test_scheduled_runs_into_one_out_dir_keep_every_batch(
-    served: tuple[Sandbox, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    served: tuple[Sandbox, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, strategy: str
 ) -> None:
     sb, url = served
     out, state = tmp_path / "exports", str(tmp_path / "state.json")
     at(monkeypatch, T1)
-    assert run(url, "activities", "--out-dir", str(out), "--state", state)[0] == 0
+    route = ("--strategy", strategy)
+    assert run(url, "activities", "--out-dir", str(out), "--state", state, *route)[0] == 0
     first = {p.name: p.read_bytes() for p in out.iterdir()}
     assert sorted(first) == [
         f"Discovery_Call.{STAMP1}.csv", f"Support_Ticket.{STAMP1}.csv", f"manifest.{STAMP1}.json"
     ]  # fmt: skip
     new = add_ticket(sb, T1 + timedelta(minutes=5))
     at(monkeypatch, T2)
-    code, err = run(url, "activities", "--out-dir", str(out), "--state", state)
+    code, err = run(url, "activities", "--out-dir", str(out), "--state", state, *route)
     assert code == 0, err
+    assert f"by the {strategy} route" in err
     assert f"listed in manifest.{STAMP2}.json" in err
     assert {p.name: p.read_bytes() for p in out.iterdir() if STAMP1 in p.name} == first
     assert ids_in(out / f"Support_Ticket.{STAMP2}.csv") == [new]

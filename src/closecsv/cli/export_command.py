@@ -56,7 +56,8 @@ from closecsv.close.schema import (
 @click.option(
     "--lead-query",
     metavar="JSON",
-    help="An Advanced Filtering query node limiting the leads (forces --strategy lead).",
+    help="An Advanced Filtering query node limiting the leads (auto: the search route if "
+    "its probe passes, else the lead route).",
 )
 @click.option(
     "--state",
@@ -69,10 +70,12 @@ from closecsv.close.schema import (
 @click.option("--include-archived", is_flag=True, help="Also export archived types.")
 @click.option(
     "--strategy",
-    type=click.Choice(["auto", "lead", "org"]),
+    type=click.Choice(["auto", "lead", "org", "search"]),
     default=defaults.STRATEGY,
     show_default=True,
-    help="Read lead by lead, or the whole org; auto picks the cheaper.",
+    help="lead: lead by lead; org: the whole org's list; search: the instances through "
+    "Advanced Filtering (cheapest, not documented by Close, probed first); auto: search if "
+    "the probe passes, else the cheaper of lead and org.",
 )
 @click.option(
     "--multi-separator",

@@ -2,7 +2,8 @@
 
 The run: pick the types, name their files and check the out dir (before any instance is
 read), read the users (ids -> emails) and the leads holding wanted instances, choose the
-route by estimated request cost (:mod:`closecsv.exporting.routes`), then stream every instance
+route (:mod:`closecsv.exporting.route_choice`: the search route when its probe passes, else
+by estimated request cost, :mod:`closecsv.exporting.routes`), then stream every instance
 into its type's sink as pages arrive.  Only when every instance has been read are the files
 moved to their final names, then ``manifest.json`` is written, then the ``--state`` file.
 Any error or interrupt discards the temporary files: no half file is ever under a final name.
@@ -35,17 +36,18 @@ from closecsv.close.paging import Window
 from closecsv.close.schema import Schema, TypeInfo
 from closecsv.close.users import UserDirectory
 from closecsv.errors import ConfigError, FatalError
+from closecsv.exporting.route_choice import Strategy, choose_route, describe
 from closecsv.exporting.routes import (
     Estimate,
     Scope,
     batched,
-    estimate,
     find_leads,
     lead_names,
     lead_route,
     org_route,
 )
-from closecsv.exporting.rows import Flattener, parse_timestamp
+from closecsv.exporting.rows import Flattener, api_fields, parse_timestamp
+from closecsv.exporting.search_route import search_route
 from closecsv.exporting.state import ExportState, Mark
 from closecsv.files.json_files import Manifest, dump
 from closecsv.files.moments import parse_iso, time_zone
@@ -61,7 +63,7 @@ from closecsv.files.writers import DEFAULT_BATCH_ROWS, CsvSink, ParquetSink, Sin
 from closecsv.progress import NullProgress, Progress
 from closecsv.wording import duration, plural, rate
 
-Strategy = Literal["auto", "lead", "org"]
+__all__ = ["ExportOptions", "ExportReport", "Strategy", "choose_route", "run_export"]
 
 
 @dataclass(frozen=True)
@@ -186,17 +188,6 @@ def load_users(api: SearchApi) -> dict[str, str]:
     return dict(UserDirectory(api).users().email_by_id)
 
 
-def choose_route(
-    api: SearchApi, scope: Scope, leads: int, strategy: Strategy
-) -> tuple[str, Estimate]:
-    guess = estimate(api, scope, leads)
-    if scope.lead_query is not None:
-        if strategy == "org":
-            raise ConfigError("--lead-query needs the lead route; drop --strategy org")
-        return "lead", guess
-    return (guess.cheaper if strategy == "auto" else strategy), guess
-
-
 class _OpenExports:
     """The open output files of one export (one per type) while instances stream in."""
 
@@ -223,12 +214,16 @@ class _OpenExports:
         return CsvSink(path, flat.columns)
 
     def consume(self, instances: Iterator[dict[str, Any]], window: Window) -> None:
-        parquet = self.options.format == "parquet"
+        """Write the wanted instances; with ``--lead-query`` only those on the leads found for
+        it (every route then writes the same rows, whatever the API let through)."""
+        parquet, restricted = self.options.format == "parquet", self.options.lead_query is not None
         for batch in batched(instances):
             missing = {str(i.get("lead_id")) for i in batch} - self.leads.keys()
-            if missing:
+            if missing and not restricted:
                 self.leads.update(lead_names(self.api, missing))
             for inst in batch:
+                if restricted and str(inst.get("lead_id")) not in self.leads:
+                    continue
                 target = self.exports.get(str(inst.get(self.kind.type_id_key)))
                 name = self.leads.get(str(inst.get("lead_id")), "")
                 if target is not None and target.add(inst, name, window, parquet):
@@ -267,12 +262,16 @@ def run_export(
     root = _prepare(options, [*names.values(), manifest], stamped=stamp is not None)
     marks = [state.mark(kind.name, t.id) if state else None for t in types]
     scope = Scope(
-        kind, tuple(t.id for t in types), _window(options, marks, now), options.lead_query
+        kind,
+        tuple(t.id for t in types),
+        _window(options, marks, now),
+        options.lead_query,
+        tuple(api_fields(kind, types)),
     )
     files = _OpenExports(api, kind, options, show)
     files.leads = find_leads(api, scope) if types else {}
     route, guess = choose_route(api, scope, len(files.leads), options.strategy)
-    show.note(_describe(route, guess))
+    show.note(describe(route, guess))
     show.start(guess.wanted or 0, 0)
     try:
         files.open(types, root, names, state)
@@ -316,17 +315,9 @@ def _instances(
         return iter(())
     if route == "lead":
         return lead_route(api, scope, list(leads))
-    fields = ["id", scope.kind.type_id_key, "lead_id", "name", "date_created", "date_updated"]
-    fields += ["created_by", "updated_by", *(f.api_key for t in types for f in t.fields)]
-    return org_route(api, scope, list(dict.fromkeys(fields)))
-
-
-def _describe(route: str, guess: Estimate) -> str:
-    wanted = "?" if guess.wanted is None else str(guess.wanted)
-    return (
-        f"route: {route} (estimated requests: lead route {guess.lead_cost}, org-wide route "
-        f"{guess.org_cost}; {guess.leads} leads, {wanted} wanted instances)"
-    )
+    if route == "search":
+        return search_route(api, scope, leads)
+    return org_route(api, scope, list(scope.fields))
 
 
 def _finish(
@@ -336,6 +327,7 @@ def _finish(
         {
             "kind": scope.kind.name,
             "route": report.route,
+            "route_reason": report.estimate.reason if report.estimate else None,
             "since": _iso(scope.window.since),
             "until": _iso(scope.window.until),
             "formula_escaped": not files.options.raw and files.options.format == "csv",

@@ -1,11 +1,14 @@
-"""How an export reads instances from Close: two routes and a cost model to choose between them.
+"""How an export reads instances from Close: the documented routes and their cost model.
+
+The third route, searching the instances themselves, is in
+:mod:`closecsv.exporting.search_route`; :mod:`closecsv.exporting.route_choice` picks one.
 
 **Lead route.**  ``POST /data/search/`` for the leads that have instances of the wanted types
 (``has_related`` lead→``activity.custom_activity`` or lead→``custom_object`` with a ``term`` on
 the type id, and a ``moment_range`` on ``date_created`` when the export has a window), then per
 lead one paged ``GET activity/custom/?lead_id=…&custom_activity_type_id__in=…`` covering every
 wanted type at once (objects: ``GET custom_object/?lead_id=…``).  ``--lead-query`` narrows the
-leads and forces this route.
+leads; every route then keeps only the instances of those leads.
 
 **Org-wide route.**  Activities: ``GET activity/custom/`` with no type filter, windowed on
 ``date_created`` by :meth:`CloseClient.paginate` so no request passes the ``_skip`` cap; other
@@ -56,6 +59,7 @@ class Scope:
     type_ids: tuple[str, ...]
     window: Window
     lead_query: dict[str, Any] | None = None
+    fields: tuple[str, ...] = ()  # the instance keys the columns need (search route's _fields)
 
     @property
     def object_type(self) -> str:
@@ -138,6 +142,8 @@ class Estimate:
     scanned: int | None
     lead_cost: int
     org_cost: int
+    search_cost: int | None = None  # None: the search route was not considered
+    reason: str = ""  # why the route was taken
 
     @property
     def cheaper(self) -> str:

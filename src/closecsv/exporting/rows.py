@@ -23,7 +23,7 @@ String.  Parquet cells are never neutralised: no spreadsheet evaluates them.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -47,6 +47,20 @@ def export_columns(kind: Kind) -> list[str]:
     """The standard and read-only columns of ``kind``, in export order."""
     standard = [c for c in kind.standard_columns if c not in EXCLUDED]
     return [*standard, *(c for c in kind.readonly_columns if c not in standard)]
+
+
+def api_fields(kind: Kind, types: Iterable[TypeInfo]) -> list[str]:
+    """The instance keys the export's columns are read from (a search's ``_fields``)."""
+    keys = []
+    for column in export_columns(kind):
+        if column == kind.id_column:
+            keys.append("id")
+        elif column == kind.type_column:
+            keys.append(kind.type_id_key)
+        elif column != "lead_name":
+            keys.append(_API_KEYS.get(column, column))
+    keys += [f.api_key for info in types for f in info.fields]
+    return list(dict.fromkeys(keys))
 
 
 def parse_timestamp(value: Any) -> datetime | None:

@@ -66,7 +66,8 @@ class Manifest(_File):
 
     version: int = MANIFEST_VERSION
     kind: Literal["activities", "objects"]
-    route: Literal["lead", "org"]
+    route: Literal["lead", "org", "search"]
+    route_reason: str | None = None  # why the export took that route
     since: Moment | None
     until: Moment | None
     formula_escaped: bool

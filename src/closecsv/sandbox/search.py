@@ -272,6 +272,7 @@ class Searcher:
         self.clock = clock
         self.walks: dict[str, Walk] = {}
         self.issued = 0
+        self.walk_cap = WALK_CAP  # tests lower it to cross walk boundaries cheaply
 
     def handle(self, req: Request) -> Obj:
         body = req.body if isinstance(req.body, dict) else {}
@@ -299,7 +300,7 @@ class Searcher:
         if not isinstance(fields_spec, dict):
             raise field_error("_fields", "Must be an object keyed by object type.")
         fields = fields_spec.get(otype)
-        walk = Walk(otype, [o["id"] for o in limited[:WALK_CAP]], fields, 0, self.clock())
+        walk = Walk(otype, [o["id"] for o in limited[: self.walk_cap]], fields, 0, self.clock())
         return walk, counts if body.get("include_counts") else None
 
     def _resume(self, token: str) -> Walk:

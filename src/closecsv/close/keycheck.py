@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from closecsv.close.shapes import Me, require
-from closecsv.errors import ApiError, AuthError, ConfigError, RequestRejected
+from closecsv.errors import AuthError, ConfigError
 
 ME_PATH = "me/"  # always sent with the first key: its user is the default user of the rows
 ME_FIELDS: Mapping[str, str] = {"_fields": "id,organizations"}
@@ -47,10 +47,7 @@ def check_keys(me: Callable[[int], dict[str, Any]], count: int) -> str:
     """
     first: str | None = None
     for position in range(1, count + 1):
-        try:
-            answer = me(position)
-        except (AuthError, ApiError, RequestRejected) as exc:
-            raise on_key(exc, position, count) from None
+        answer = me(position)  # a refusal names the key already (on_key)
         require(Me, answer, f"GET me/ (API key {position} of {count})")
         organization = str(answer["organizations"][0]["id"])
         if first is None:

@@ -77,6 +77,7 @@ class KeyPool:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._key_limit: float | None = None  # the smallest RateLimit limit any key showed
+        self._turn = 0  # ties go to the keys in turn
 
     def __len__(self) -> int:
         return len(self.lanes)
@@ -125,9 +126,19 @@ class KeyPool:
 
     def _by_room(self, lanes: list[Lane]) -> list[tuple[Lane, float | None]]:
         """``lanes`` with their budgets, the most budget first (unknown counts as plenty:
-        that key has not answered yet), then the fewest requests in flight."""
+        that key has not answered yet, or Close sends no ``RateLimit``), then the fewest
+        requests in flight, then in turn."""
+        with self._lock:
+            self._turn += 1
+            turn = self._turn
         rooms = [(lane, *lane.pacer.room()) for lane in lanes]
-        rooms.sort(key=lambda r: (-(math.inf if r[1] is None else r[1]), r[2], r[0].position))
+        rooms.sort(
+            key=lambda r: (
+                -(math.inf if r[1] is None else r[1]),
+                r[2],
+                (r[0].position - turn) % len(self.lanes),
+            )
+        )
         return [(lane, room) for lane, room, _ in rooms]
 
     def _is_org(self, limit: RateLimit | None) -> bool:

@@ -93,7 +93,7 @@ def _client(
 
     settings = load_settings(api_key, api_url)
     notify = None if progress is None else _CallbackProgress(progress).note
-    with CloseClient(settings.api_key, settings.api_url, notify=notify) as client:
+    with CloseClient(settings.api_keys, settings.api_url, notify=notify) as client:
         yield client
 
 

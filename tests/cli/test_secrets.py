@@ -162,3 +162,41 @@ def test_a_plain_http_url_outside_loopback_is_refused_before_the_key_is_sent(url
     result = CliRunner().invoke(main, ["--api-url", url, "schema"], env={"CLOSE_API_KEY": KEY})
     assert result.exit_code == 2
     assert "closecsv: error: API URL" in result.stderr and KEY not in result.stderr
+
+
+KEY2 = "api_SecondKeyOfTheOrg4Qw.E7rTy8Ui9Op0As1Df2Gh"
+KEY3 = "api_ThirdKeyOtherOrgZz3.K5lMn6Bv7Cx8Zq9Wa0Sd1F"
+
+
+@pytest.mark.slow
+def test_several_keys_never_leave_the_process(tmp_path: Path, debug_log: Path) -> None:
+    """Several keys: a run that works, one with a key of another organization, one with a key
+    Close refuses and one with an empty item.  No key, nor its base64, is in anything left."""
+    sandbox = Sandbox(api_key=KEY, more_keys=[KEY2], other_org_keys=[KEY3], fault_rate=0.1)
+    good = write_calls(tmp_path / "calls.csv", sandbox, 20)
+    with sandbox.serve() as url:
+        cli = Streams(url)
+        run = ("import", "activities", str(good), "--settle-seconds", "0.2")
+        assert cli(*run, key=f"{KEY},{KEY2}") in (0, 3)
+        assert cli(*run, key=f"{KEY},{KEY2}") == 0
+        assert (
+            cli("export", "activities", "--out-dir", str(tmp_path / "x"), key=f"{KEY},{KEY2}") == 0
+        )
+        assert cli(*run, key=f"{KEY},{KEY3}") == 2  # another organization
+        assert cli(*run, key=f"{KEY},{WRONG}") == 3  # refused by Close
+        assert cli(*run, key=f"{KEY}, ,{KEY2}") == 2  # an empty item
+    assert any("key 2 of 2 belongs to another organization" in t for t in cli.seen)
+    assert any("API key 2 of 2: authentication refused" in t for t in cli.seen)
+    assert debug_log.stat().st_size > 1_000
+    found = leaks(tmp_path, cli.seen)
+    for key in (KEY2, KEY3):
+        found += [f"{t[:40]!r}" for t in cli.seen for f in forms(key) if f in t.encode()]
+        found += [
+            str(p)
+            for p in tmp_path.rglob("*")
+            if p.is_file()
+            for f in forms(key)
+            if f in p.read_bytes()
+        ]
+    assert found == []
+    sandbox.close()

@@ -55,6 +55,9 @@ def write_file(path: Path, emails: list[str]) -> None:
                 writer.writerow(["Support Ticket", email, "", "", ref])
 
 
+KEYS = [SANDBOX_API_KEY, "kill-key-2-000000000000000", "kill-key-3-000000000000000"]
+
+
 def command(url: str, path: Path) -> list[str]:
     return [
         sys.executable,
@@ -73,8 +76,10 @@ def command(url: str, path: Path) -> list[str]:
     ]
 
 
-def env() -> dict[str, str]:
-    return {**os.environ, "CLOSE_API_KEY": SANDBOX_API_KEY, "PYTHONPATH": SRC}
+def env(keys: list[str] | None = None) -> dict[str, str]:
+    """``keys``: several keys of the sandbox's organization (default: its one key)."""
+    key = ",".join(keys or [SANDBOX_API_KEY])
+    return {**os.environ, "CLOSE_API_KEY": key, "PYTHONPATH": SRC}
 
 
 def wait_for_writes(sandbox: Sandbox, proc: subprocess.Popen[bytes], writes: int) -> None:
@@ -97,18 +102,26 @@ def refs(sandbox: Sandbox) -> Counter[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("keys", [1, 3])
 def test_sigkill_at_random_moments_then_resume_gives_exactly_one_instance_per_row(
-    tmp_path: Path,
+    tmp_path: Path, keys: int
 ) -> None:
+    """With three keys, the runs that are killed send with all three and the runs that finish
+    with keys 3 and 2 only: exactly once whichever key sent a row."""
     rng = random.Random(20240501)
-    sandbox = Sandbox(fault_rate=0.1, seed=11, latency_ms=15)
+    sandbox = Sandbox(fault_rate=0.1, seed=11, latency_ms=15, more_keys=KEYS[1:keys])
+    killed_with = KEYS[:keys]
+    finished_with = [KEYS[2], KEYS[1]] if keys > 1 else None
     path = tmp_path / "tickets.csv"
     write_file(path, seed_emails(sandbox))
     kills = 0
     with sandbox.serve() as url:
         for _ in range(KILLS):
             proc = subprocess.Popen(
-                command(url, path), env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                command(url, path),
+                env=env(killed_with),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
             # Kill once this run has committed a random handful of new instances (so the kill
             # lands mid-run however slow the machine is), a random fraction of a request later.
@@ -120,7 +133,11 @@ def test_sigkill_at_random_moments_then_resume_gives_exactly_one_instance_per_ro
             proc.wait()
         for _ in range(5):
             done = subprocess.run(
-                command(url, path), env=env(), capture_output=True, text=True, check=False
+                command(url, path),
+                env=env(finished_with),
+                capture_output=True,
+                text=True,
+                check=False,
             )
             if done.returncode in (0, 1):
                 break

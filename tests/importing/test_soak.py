@@ -34,12 +34,15 @@ BAD = frozenset(range(7, ROWS, 97))  # rows with an invalid choice: they must fa
 
 
 @pytest.mark.slow
-def test_soak_3000_rows_at_10_percent_faults_exactly_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize("keys", [1, 3])
+def test_soak_3000_rows_at_10_percent_faults_exactly_once(tmp_path: Path, keys: int) -> None:
+    """With three keys of one organization too: the rows go with every key, each once."""
     clock = FakeClock()
-    sandbox = Sandbox(fault_rate=0.1, seed=2024, clock=clock, sleep=clock.sleep)
+    more = [f"soak-key-{n}-000000000000000" for n in range(2, keys + 1)]
+    sandbox = Sandbox(fault_rate=0.1, seed=2024, clock=clock, sleep=clock.sleep, more_keys=more)
     path = write_calls(tmp_path / "soak.csv", sandbox, ROWS, BAD)
     client = CloseClient(
-        ApiKey(SANDBOX_API_KEY),
+        [ApiKey(k) for k in (SANDBOX_API_KEY, *more)],
         "http://sandbox.test/api/v1/",
         transport=sandbox.transport(),
         sleep=clock.sleep,
@@ -67,6 +70,8 @@ def test_soak_3000_rows_at_10_percent_faults_exactly_once(tmp_path: Path) -> Non
     created = [r["_id"] for r in rows if r["_status"] == "created"]
     assert len(set(created)) == len(created)
     assert all(sandbox.state.custom_activities[i]["custom_activity_type_id"] for i in created)
+    if keys > 1:
+        assert {r["_key"] for r in rows if r["_status"] == "created"} >= {"1", "2", "3"}
     with report.paths.errors.open(newline="", encoding="utf-8") as fh:
         assert {int(r["_row"]) - 2 for r in csv.DictReader(fh)} == BAD
     client.close()

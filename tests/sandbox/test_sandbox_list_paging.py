@@ -10,6 +10,8 @@
   ``data`` alone, without ``has_more``: the sandbox answers the same.
 - ``custom_field/lead/``, ``/contact/`` and ``/opportunity/`` are empty pages: the sandbox org
   has no custom fields there.
+- ``event/`` pages by cursor (``cursor_next`` / ``cursor_previous``), not by offset; its paging
+  is tested in test_sandbox_events.py.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ NO_HAS_MORE = ["custom_object_type/", "custom_field/custom_object_type/"]
 # Close has custom fields on leads, contacts and opportunities; the sandbox org has none
 # (Airbyte's connector reads these lists to build its schemas)
 EMPTY = ["custom_field/lead/", "custom_field/contact/", "custom_field/opportunity/"]
+CURSOR_PAGED = ["event/"]
 
 
 def _walk(api: httpx.Client, path: str, params: dict[str, str], size: int) -> list[str]:
@@ -97,6 +100,7 @@ def test_record_field_lists_are_empty_pages(api: httpx.Client, path: str) -> Non
 
 def test_every_list_route_is_in_one_of_the_tables() -> None:
     listed = {path for path, _params in PAGED} | set(LIST_ALL) | set(NO_HAS_MORE) | set(EMPTY)
+    listed |= set(CURSOR_PAGED)
     lists = {
         pattern.pattern
         for pattern, methods in _SB.dispatcher.routes

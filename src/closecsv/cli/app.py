@@ -26,8 +26,9 @@ ARGV_KEY_WARNING = (
 @click.option(
     "--api-key",
     metavar="KEY",
-    help="Close API key. Prefer the CLOSE_API_KEY environment variable: "
-    "a key on the command line is visible to other users of the machine.",
+    help="Close API key (several keys of one organization: KEY1,KEY2,KEY3). Prefer the "
+    "CLOSE_API_KEY environment variable: a key on the command line is visible to other "
+    "users of the machine.",
 )
 @click.option(
     "--api-url",

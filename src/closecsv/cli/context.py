@@ -47,7 +47,7 @@ class Context:
         from closecsv.cli.progress_display import stderr_notice
 
         notify = None if self.quiet else stderr_notice  # retries and long waits, on stderr
-        with CloseClient(settings.api_key, settings.api_url, notify=notify) as client:
+        with CloseClient(settings.api_keys, settings.api_url, notify=notify) as client:
             yield client
 
 

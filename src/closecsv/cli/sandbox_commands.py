@@ -17,9 +17,19 @@ from closecsv.errors import ConfigError, InputError
 @click.option("--port", default=8765, show_default=True, type=int, help="0 picks a free port.")
 @click.option(
     "--api-key",
-    "sandbox_key",
+    "sandbox_keys",
     metavar="KEY",
-    help="The key the sandbox accepts (default: the documented sandbox key).",
+    multiple=True,
+    help="A key the sandbox accepts (default: the documented sandbox key). Repeat it for "
+    "several keys of the organization: key 1 is the owner, key 2 the next seed user, ...",
+)
+@click.option(
+    "--other-org-key",
+    "other_org_keys",
+    metavar="KEY",
+    multiple=True,
+    help="A key of another organization: GET me/ names that organization, anything else "
+    "is refused (to rehearse a wrong key among several).",
 )
 @click.option(
     "--data",
@@ -30,6 +40,13 @@ from closecsv.errors import ConfigError, InputError
 )
 @click.option(
     "--rate-limit", type=float, metavar="RPS", help="Requests per second per key (token bucket)."
+)
+@click.option(
+    "--org-rate-limit",
+    type=click.FloatRange(min=0.001),
+    metavar="RPS",
+    help="Requests per second for the whole organization, every key together "
+    "(default: 3 x --rate-limit, as Close has it).",
 )
 @click.option("--latency", type=float, default=0.0, metavar="MS", help="Added to every request.")
 @click.option(
@@ -53,9 +70,11 @@ from closecsv.errors import ConfigError, InputError
 def sandbox_command(
     host: str,
     port: int,
-    sandbox_key: str | None,
+    sandbox_keys: tuple[str, ...],
+    other_org_keys: tuple[str, ...],
     data_path: Path | None,
     rate_limit: float | None,
+    org_rate_limit: float | None,
     latency: float,
     fault_rate: float,
     seed: int,
@@ -69,16 +88,20 @@ def sandbox_command(
     \b
     Example:
         closecsv sandbox --port 8765 --data org.json --rate-limit 20 --latency 80
+        closecsv sandbox --api-key k1 --api-key k2 --api-key k3 --rate-limit 20
     """
     from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
 
     if not is_loopback_host(host):
         raise ConfigError(f"--host {host} is not a loopback address", hint="use 127.0.0.1")
-    key = sandbox_key or SANDBOX_API_KEY
+    key, *more = sandbox_keys or (SANDBOX_API_KEY,)
     try:
         sandbox = Sandbox(
             data_path,
             api_key=key,
+            more_keys=more,
+            other_org_keys=other_org_keys,
+            org_rate_limit=org_rate_limit,
             rate_limit=rate_limit,
             latency_ms=latency,
             fault_rate=fault_rate,
@@ -96,7 +119,7 @@ def sandbox_command(
     def ready(url: str) -> None:
         click.echo(f"Close API sandbox listening on {url}", err=True)
         click.echo(f"export CLOSE_API_URL={url}")
-        click.echo(f"export CLOSE_API_KEY={key}", nl=True)
+        click.echo(f"export CLOSE_API_KEY={','.join([key, *more])}", nl=True)
         sys.stdout.flush()
 
     try:

@@ -102,7 +102,7 @@ IMPORT_OPTIONS = (
         type=click.IntRange(1, 16),
         default=defaults.CONCURRENCY,
         show_default=True,
-        help="Requests in flight; the client paces them to Close's rate limits.",
+        help="Requests in flight per API key; the client paces them to Close's rate limits.",
     ),
     click.option(
         "--timezone",

@@ -41,7 +41,11 @@ if idempotent, ``OutcomeUnknown`` for a POST).  A read that stalls completely is
 the read timeout, so the worst case is ``deadline + timeout``.  The streamed body is also
 counted, and cut past ``max_body`` bytes: memory stays bounded whatever the server sends.
 
-Secrets: the key goes to httpx's Basic auth and nowhere else.  Exceptions raised here carry
+Several keys of one organization (``CLOSE_API_KEY=k1,k2,k3``): each request goes with the key
+that has the most budget, a 429 pauses its key or, for the organization's limit, all of them
+(:mod:`closecsv.close.keys`); the keys are checked first (:mod:`closecsv.close.keycheck`).
+
+Secrets: the keys go to httpx's Basic auth and nowhere else.  Exceptions raised here carry
 no request, response or header object (httpx errors are turned into text before raising, so
 they are not even chained), text from the server is redacted of the key and its base64 (with
 and without padding), the ``repr`` shows the base URL only, and debug logging names method,
@@ -53,8 +57,9 @@ from __future__ import annotations
 import functools
 import logging
 import random
+import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
@@ -68,13 +73,15 @@ from closecsv.close.exchange import MIB, BodyLimits, exchange
 from closecsv.close.failures import (
     answer_failure,
     budget_spent,
-    cannot_connect,
-    exhausted,
+    cause_of,
+    gave_up,
     lost_failure,
     secret_forms,
     unusable_base,
 )
-from closecsv.close.pacing import MAX_WAIT, Pacer, parse_ratelimit, throttle_wait
+from closecsv.close.keycheck import ME_FIELDS, ME_PATH, KeyCheck, on_key
+from closecsv.close.keys import KeyPool
+from closecsv.close.pacing import MAX_WAIT, parse_ratelimit, throttle_wait
 from closecsv.close.paging import (
     DEFAULT_LIMITS,
     KNOWN_LIMITS,
@@ -113,7 +120,7 @@ class CloseClient:
 
     def __init__(
         self,
-        api_key: ApiKey,
+        api_key: ApiKey | Sequence[ApiKey],
         base_url: str,
         *,
         transport: httpx.BaseTransport | None = None,
@@ -145,19 +152,27 @@ class CloseClient:
         self._max_attempts = max(1, max_attempts)
         self._max_throttles = max_rate_limit_retries
         self._rng = rng or random.Random()
-        self._secrets = secret_forms(api_key)
-        self._pacer = Pacer(clock, sleep)
+        keys = [api_key] if isinstance(api_key, ApiKey) else list(api_key)
+        self._secrets = tuple(sorted({s for k in keys for s in secret_forms(k)}, key=len))[::-1]
         self._limits = LimitTable(skip_caps, max_skip)
         self._search_walk_cap = search_walk_cap
         self.stats = ClientStats()
-        self._http = httpx.Client(
-            base_url=base_url,
-            auth=httpx.BasicAuth(api_key.reveal(), ""),
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-            transport=transport,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT)),
-            follow_redirects=False,
-        )
+        timeouts = httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT))
+        https = [
+            httpx.Client(
+                base_url=base_url,
+                auth=httpx.BasicAuth(key.reveal(), ""),
+                headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+                transport=transport,
+                timeout=timeouts,
+                follow_redirects=False,
+            )
+            for key in keys
+        ]
+        self._http = https[0]
+        self._pool = KeyPool(https, clock, sleep)
+        self._local = threading.local()  # this thread's last send, and the key that sent it
+        self.keys = KeyCheck(len(keys))  # several keys: each checked with GET me/ first
 
     def __repr__(self) -> str:
         return f"CloseClient(base_url={self._base_url!r})"
@@ -174,8 +189,15 @@ class CloseClient:
         self.close()
 
     def close(self) -> None:
-        """Close the connection pool."""
-        self._http.close()
+        """Close the connection pools."""
+        for lane in self._pool.lanes:
+            lane.http.close()
+
+    def sent_with(self) -> int | None:
+        """The position (1 = first) of the key that carried this thread's last answered
+        request, ``None`` before any."""
+        position: int | None = getattr(self._local, "position", None)
+        return position
 
     def limits_for(self, path: str) -> EndpointLimits:
         """The ``_limit`` maximum and ``_skip`` cap paging uses for ``path`` now."""
@@ -239,6 +261,18 @@ class CloseClient:
         params: Mapping[str, Any] | None = None,
         body: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
+        self.keys.ensure(lambda n: self._send("GET", ME_PATH, ME_FIELDS, None, n))
+        return self._send(method, path, params, body, 1 if path == ME_PATH else None)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        body: Mapping[str, Any] | None,
+        position: int | None,
+    ) -> dict[str, Any]:
+        """One request with its retries; ``position``: only that key may carry it."""
         idempotent = method != "POST" or path in READ_ONLY_POSTS
         write = method in ("POST", "PUT") and path not in READ_ONLY_POSTS
         request = f"{method} {path}"
@@ -246,7 +280,7 @@ class CloseClient:
         while True:
             if self._budget.exhausted:
                 raise budget_spent(request, self._budget, None)
-            outcome = self._attempt(method, path, params, body, write)
+            outcome = self._attempt(method, path, params, body, write, position)
             step = classify(outcome, idempotent)
             if step == "done" and isinstance(outcome, Reply):
                 return outcome.body if isinstance(outcome.body, dict) else {}
@@ -256,9 +290,10 @@ class CloseClient:
                 continue
             if step == "unknown":
                 self.stats.count("outcome_unknown")
-                raise OutcomeUnknown(method, path, self._cause(outcome))
+                raise OutcomeUnknown(method, path, cause_of(outcome))
             if step == "fail":
-                raise self._failure(request, path, outcome)
+                failure = self._failure(request, path, outcome)
+                raise on_key(failure, self._local.ticket.lane.position, len(self._pool))
             failures += 1
             self._retry(request, outcome, failures)
 
@@ -267,9 +302,9 @@ class CloseClient:
         limit = self._max_attempts
         if isinstance(outcome, Lost) and outcome.kind == "connect" and not self._answered:
             limit = min(limit, self._first_contact_attempts)
-        cause = self._cause(outcome)
+        cause = cause_of(outcome)
         if failures >= limit:
-            raise self._exhausted(request, outcome, failures)
+            raise gave_up(self._base_url, request, outcome, failures)
         if self._budget.exhausted:
             raise budget_spent(request, self._budget, cause)
         if isinstance(outcome, Lost) and outcome.kind == "timeout":
@@ -286,29 +321,34 @@ class CloseClient:
         params: Mapping[str, Any] | None,
         body: Mapping[str, Any] | None,
         write: bool,
+        position: int | None = None,
     ) -> Reply | Lost:
-        seq = self._pacer.acquire()
+        ticket = self._local.ticket = self._pool.acquire(position)
         self.stats.count("requests")
         started = self._clock()
-        outcome = self._exchange(method, path, params, body, started + self._deadline, write)
+        outcome = self._exchange(
+            ticket.lane.http, method, path, params, body, started + self._deadline, write
+        )
         elapsed = self._clock() - started
         if isinstance(outcome, Lost):
-            self._pacer.forget(seq)
+            self._pool.forget(ticket)
             self.stats.count("transport_errors")
             if outcome.kind == "timeout":
                 self._budget.spend(elapsed)
             log.debug("%s %s -> %s after %.3fs", method, path, outcome.cause, elapsed)
             return outcome
         self._answered = True
+        self._local.position = ticket.lane.position
         self._budget.answered()
         self._confirmed = self._confirmed or 200 <= outcome.status < 300
         self.stats.count_status(outcome.status)
-        self._pacer.observe(seq, parse_ratelimit(outcome.headers))
+        self._pool.observe(ticket, parse_ratelimit(outcome.headers))
         log.debug("%s %s -> %d in %.3fs", method, path, outcome.status, elapsed)
         return outcome
 
     def _exchange(
         self,
+        http: httpx.Client,
         method: str,
         path: str,
         params: Mapping[str, Any] | None,
@@ -318,12 +358,14 @@ class CloseClient:
     ) -> Reply | Lost:
         """Send once and read the whole answer; network trouble becomes a :class:`Lost`."""
         query = dict(params) if params else None
-        build = functools.partial(self._http.build_request, method, path, params=query, json=body)
+        build = functools.partial(http.build_request, method, path, params=query, json=body)
         limits = BodyLimits(deadline_at, self._deadline, self._max_body, self._clock)
-        return exchange(self._http, build, limits, self._redact, write=write)
+        return exchange(http, build, limits, self._redact, write=write)
 
     def _throttle(self, request: str, reply: Reply, streak: int) -> None:
-        """Pause every thread for the 429's wait; this one also sleeps a little jitter."""
+        """Pause the key (or, for the organization's limit, every key) for the 429's wait;
+        this thread sleeps it too, plus a little jitter, unless only its key was paused and
+        other keys can carry the re-send."""
         if streak > self._max_throttles:
             raise ApiError(
                 f"{request}: still rate limited (HTTP 429) after {streak - 1} waits",
@@ -336,8 +378,9 @@ class CloseClient:
         notice = throttle_notice(request, streak, wait + jitter, self._max_throttles)
         if notice:
             self._notify(notice)
-        self._pacer.pause(wait)
-        self._sleep(min(wait + jitter, MAX_WAIT))
+        scope = self._pool.throttled(self._local.ticket, parse_ratelimit(reply.headers), wait)
+        alone = scope == "key" and len(self._pool) > 1  # other keys carry the re-send
+        self._sleep(jitter if alone else min(wait + jitter, MAX_WAIT))
 
     # -- errors -------------------------------------------------------------------------
 
@@ -345,21 +388,6 @@ class CloseClient:
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text
-
-    def _cause(self, outcome: Reply | Lost) -> str:
-        if isinstance(outcome, Lost):
-            return outcome.cause
-        if outcome.problem:
-            return f"HTTP {outcome.status} with {outcome.problem}"
-        if outcome.malformed:
-            return f"HTTP {outcome.status} with a body that is not a JSON object"
-        return f"HTTP {outcome.status} {outcome.reason}".strip()
-
-    def _exhausted(self, request: str, outcome: Reply | Lost, n: int) -> ApiError:
-        if isinstance(outcome, Lost) and outcome.kind == "connect":
-            return cannot_connect(self._base_url, request, outcome.cause, n)
-        status = outcome.status if isinstance(outcome, Reply) else None
-        return exhausted(request, self._cause(outcome), status, n)
 
     def _failure(self, request: str, path: str, outcome: Reply | Lost) -> Exception:
         """The exception for an answer that ends the request (see the module table)."""

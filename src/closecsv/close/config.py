@@ -48,8 +48,14 @@ class ApiKey:
 
 @dataclass(frozen=True)
 class Settings:
-    api_key: ApiKey
+    api_key: ApiKey  # the first key: its user is the default user of the rows sent
     api_url: str
+    more_keys: tuple[ApiKey, ...] = ()  # keys 2, 3, ... of the same organization
+
+    @property
+    def api_keys(self) -> tuple[ApiKey, ...]:
+        """Every key given, in order (``CLOSE_API_KEY=k1,k2,k3``)."""
+        return (self.api_key, *self.more_keys)
 
 
 def is_loopback_host(host: str) -> bool:
@@ -116,4 +122,29 @@ def load_settings(
             "the sandbox prints its key)",
         )
     url = api_url or env.get(URL_ENV) or DEFAULT_API_URL
-    return Settings(api_key=ApiKey(key.strip()), api_url=normalize_api_url(url))
+    first, *more = split_keys(key)
+    return Settings(api_key=first, api_url=normalize_api_url(url), more_keys=tuple(more))
+
+
+def split_keys(text: str) -> list[ApiKey]:
+    """The keys of ``k1,k2,k3`` (spaces around each trimmed); an empty item is refused, named
+    by its position, never by a neighbour's value.  The same key twice is refused too: it
+    would count twice against one key's limit."""
+    items = [item.strip() for item in text.split(",")]
+    count = len(items)
+    for n, item in enumerate(items, 1):
+        if not item:
+            raise ConfigError(
+                f"API key {n} of {count} is empty (keys are separated by commas)",
+                hint=f"give {KEY_ENV} (or --api-key) as KEY or KEY1,KEY2,... with no empty item",
+            )
+    keys = [ApiKey(item) for item in items]
+    for n, key in enumerate(keys, 1):
+        if key in keys[: n - 1]:
+            first = keys.index(key) + 1
+            raise ConfigError(
+                f"API key {n} of {count} is the same as key {first}",
+                hint="give each key once; several keys go faster only if they are different "
+                "keys of one organization",
+            )
+    return keys

@@ -119,3 +119,22 @@ def auth_error(request: str, status: int, detail: str) -> AuthError:
         f"permission refused (HTTP 403) for {request}{said}",
         hint="the key's user may not do this; use a key of a user with the needed role",
     )
+
+
+def cause_of(outcome: Reply | Lost) -> str:
+    """What went wrong with one attempt, in a few words."""
+    if isinstance(outcome, Lost):
+        return outcome.cause
+    if outcome.problem:
+        return f"HTTP {outcome.status} with {outcome.problem}"
+    if outcome.malformed:
+        return f"HTTP {outcome.status} with a body that is not a JSON object"
+    return f"HTTP {outcome.status} {outcome.reason}".strip()
+
+
+def gave_up(base_url: str, request: str, outcome: Reply | Lost, n: int) -> ApiError:
+    """The error once ``n`` attempts of ``request`` failed, the last with ``outcome``."""
+    if isinstance(outcome, Lost) and outcome.kind == "connect":
+        return cannot_connect(base_url, request, outcome.cause, n)
+    status = outcome.status if isinstance(outcome, Reply) else None
+    return exhausted(request, cause_of(outcome), status, n)

@@ -227,6 +227,12 @@ class Pacer:
             self._paused_until = max(self._paused_until, self._clock() + min(seconds, MAX_WAIT))
             self._gate = self._sent
 
+    def room(self) -> tuple[float | None, int]:
+        """The budget now (``None`` while unknown) and the requests in flight: what a pool of
+        keys compares to pick the key a request goes with."""
+        with self._lock:
+            return self._level(self._clock()), len(self._overlap)
+
     @property
     def rate(self) -> float | None:
         """Estimated refill in requests per second, ``None`` while unknown."""

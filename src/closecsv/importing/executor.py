@@ -62,6 +62,7 @@ class ExecutionState:
     """Mutable state of one execution, shared by the phases."""
 
     results: dict[int, RowResult] = field(default_factory=dict)
+    keys: dict[int, int] = field(default_factory=dict)  # row -> position of the key that sent it
     fatal: FatalError | None = None
     interrupted: bool = False
     stop: threading.Event = field(default_factory=threading.Event)
@@ -260,8 +261,11 @@ class Executor:
         self.journal.begin(row.row, time.time(), row.instance_id)
         self.entries[row.row] = Entry(row.row, "in_flight", attempt_start=time.time())
         try:
-            return request()
+            answer = request()
+            self._sent_with(row)
+            return answer
         except RequestRejected as exc:
+            self._sent_with(row)
             self.journal.failed(row.row, exc.message)
             return _failed(row, f"rejected by Close ({exc.status}): {exc.message}")
         except OutcomeUnknown as exc:
@@ -270,6 +274,12 @@ class Executor:
         except FatalError as exc:
             self._halt(exc)
             return None
+
+    def _sent_with(self, row: PlannedRow) -> None:
+        """Note which key carried ``row`` (several keys: the results file says so)."""
+        position = self.client.sent_with()
+        if position is not None and self.client.keys.count > 1:
+            self.state.keys[row.row] = position
 
     def _done(self, row: PlannedRow, status: str, iid: str | None, lead: Any) -> RowResult:
         lead_id = str(lead) if lead else row.lead_id
@@ -297,8 +307,9 @@ class Executor:
         """Run ``work`` on each item from a pool; record what it returns, in this thread."""
         pending: set[Future[Any]] = set()
         queue = iter(items)
-        limit = self.settings.concurrency * 2
-        with ThreadPoolExecutor(self.settings.concurrency, thread_name_prefix="send") as pool:
+        workers = self.settings.concurrency * self.client.keys.count  # --concurrency is per key
+        limit = workers * 2
+        with ThreadPoolExecutor(workers, thread_name_prefix="send") as pool:
             try:
                 while True:
                     while len(pending) < limit and not self.state.stop.is_set():

@@ -124,8 +124,9 @@ def execute_plan(
         progress.close()
         if journal is not None:
             journal.close()
+    keys = run.keys if client.keys.count > 1 else None  # several keys: the _key column
     removed = write_reports(
-        plan.columns, plan.cells, outcomes, paths, plan.dialect, plan.kind.id_column
+        plan.columns, plan.cells, outcomes, paths, plan.dialect, plan.kind.id_column, keys
     )
     report = ImportReport(
         plan.kind.name, plan.source, file_sha256(plan.source), settings.dry_run, outcomes, paths

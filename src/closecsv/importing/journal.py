@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Literal
 
 from closecsv.errors import FatalError, InputError
+from closecsv.importing.group_commit import GroupCommit
 from closecsv.importing.job import Job, Known, changed_settings, match
 from closecsv.importing.journal_files import (
     check_not_linked,
@@ -107,6 +108,7 @@ class Journal:
         self._hashes = job.hashes
         self._ids: dict[int, int] = {}  # file row -> journal id
         self.edited: dict[int, Entry] = {}  # create rows standing where an edited row was
+        self._group: GroupCommit[sqlite3.Cursor] = GroupCommit(self._tx)
 
     @classmethod
     def open(cls, path: Path, job: Job, organization: str | None = None) -> Journal:
@@ -327,19 +329,30 @@ class Journal:
     def _write(
         self, row: int, sets: str, args: tuple[object, ...], new: Mapping[str, object]
     ) -> None:
-        """Update ``row``'s journal line (``sets`` with ``args``), or insert it as ``new``."""
-        with self._tx() as cur:
-            known = self._ids.get(row)
-            if known is not None:
-                cur.execute(f"UPDATE rows SET row = ?, {sets} WHERE id = ?", (row, *args, known))
-                return
-            line = {"row": row, "hash": self._hashes.get(row), **new}
-            cur.execute(
-                f"INSERT INTO rows ({', '.join(line)}) VALUES ({', '.join('?' * len(line))})",
-                tuple(line.values()),
-            )
-            if cur.lastrowid is not None:
-                self._ids[row] = cur.lastrowid
+        """Update ``row``'s journal line (``sets`` with ``args``), or insert it as ``new``;
+        committed with the writes of other threads waiting at the same time
+        (:mod:`closecsv.importing.group_commit`)."""
+        self._group.write(lambda cur: self._apply(cur, row, sets, args, new))
+
+    def _apply(
+        self,
+        cur: sqlite3.Cursor,
+        row: int,
+        sets: str,
+        args: tuple[object, ...],
+        new: Mapping[str, object],
+    ) -> None:
+        known = self._ids.get(row)
+        if known is not None:
+            cur.execute(f"UPDATE rows SET row = ?, {sets} WHERE id = ?", (row, *args, known))
+            return
+        line = {"row": row, "hash": self._hashes.get(row), **new}
+        cur.execute(
+            f"INSERT INTO rows ({', '.join(line)}) VALUES ({', '.join('?' * len(line))})",
+            tuple(line.values()),
+        )
+        if cur.lastrowid is not None:
+            self._ids[row] = cur.lastrowid
 
     def close(self) -> None:
         with self._lock:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -222,12 +222,14 @@ def write_reports(
     paths: ReportPaths,
     dialect: Dialect | None = None,
     id_column: str | None = None,
+    keys: Mapping[int, int] | None = None,
 ) -> Path | None:
     """Write the CSVs (temp name, then rename; :mod:`closecsv.importing.report_files`).  ``cells``:
     ``row`` (Int64, the name of its first column) and the file's ``columns`` as read; every
     outcome row has its record; ``id_column``: the kind's (see :class:`ReportWriter`).
-    Returns the stale errors file removed, if one was."""
-    with ReportWriter(paths, columns, dialect, id_column) as writer:
+    ``keys``: several API keys were used; the results get a ``_key`` column, the position of
+    the key that sent each row.  Returns the stale errors file removed, if one was."""
+    with ReportWriter(paths, columns, dialect, id_column, keys) as writer:
         writer.add(cells, outcomes)
     return writer.removed
 

@@ -41,7 +41,7 @@ import secrets
 import shutil
 import stat
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol, cast
@@ -53,6 +53,7 @@ from closecsv.errors import FatalError, InputError
 REPORT_COLUMNS = ("_row", "_status", "_id", "_lead_id", "_error")
 ERROR_COLUMNS = ("_row", "_error")
 SOURCE_ROW = "_source_row"
+KEY_COLUMN = "_key"  # several API keys: which one sent the row (1 = the first given)
 
 
 class Targets(Protocol):
@@ -94,8 +95,10 @@ class ReportWriter:
         columns: Sequence[str],
         dialect: Dialect | None = None,
         id_column: str | None = None,
+        keys: Mapping[int, int] | None = None,
     ) -> None:
-        self.carried = _carried(columns)
+        self.keys = keys  # row -> position of the API key that sent it (several keys only)
+        self.carried = [c for c in _carried(columns) if keys is None or c[1] != KEY_COLUMN]
         self.id_column = id_column if id_column not in columns else None
         self.with_id: bool | None = None  # the errors file has the id column (first part)
         self.own = [name for _, name in self.carried]
@@ -131,7 +134,11 @@ class ReportWriter:
         else:
             table = frame.join(records, on="_row", how="left", maintain_order="left")
         failed = table.filter(pl.col("_status") == "failed")
-        self._write(0, table.select(*self.own, *REPORT_COLUMNS))
+        extra = []
+        if self.keys is not None:
+            sent = pl.col("_row").replace_strict(self.keys, default=None, return_dtype=pl.Int64)
+            extra = [sent.alias(KEY_COLUMN)]
+        self._write(0, table.select(*self.own, *REPORT_COLUMNS, *extra))
         if failed.height:
             self._write(1, self._errors(failed))
 

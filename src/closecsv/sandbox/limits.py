@@ -68,6 +68,19 @@ class RateLimiter:
                 headers["retry-after"] = str(max(1, math.ceil(wait)))
             return allowed, headers
 
+    def refund(self, key: str) -> None:
+        """Give back the token :meth:`take` took (another limit refused the request)."""
+        with self._lock:
+            bucket = self._buckets.get(key)
+            if bucket is not None:
+                bucket.tokens = min(self.capacity, bucket.tokens + 1.0)
+
+    def remaining(self, key: str) -> int:
+        """Whole tokens left in ``key``'s bucket as of its last :meth:`take`."""
+        with self._lock:
+            bucket = self._buckets.get(key)
+            return int(bucket.tokens) if bucket is not None else int(self.capacity)
+
     def _header(self, tokens: float) -> str:
         limit = int(self.rps) if float(self.rps).is_integer() else self.rps
         reset = (self.capacity - tokens) / self.rps

@@ -26,7 +26,7 @@ import json
 import logging
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -48,6 +48,7 @@ from closecsv.sandbox.listing import Request
 from closecsv.sandbox.paths import redirect, single_slashes
 from closecsv.sandbox.search import Searcher
 from closecsv.sandbox.state import State
+from closecsv.sandbox.traffic import TRAFFIC_PATH, Keyring, other_org_answer
 
 PREFIX = "/api/v1/"
 INTERNAL_ERROR = {"error": "Internal server error."}
@@ -150,9 +151,14 @@ class Dispatcher:
         fault_rate: float = 0.0,
         seed: int = 0,
         max_skip: int | None = None,
+        more_keys: Sequence[str] = (),
+        other_org_keys: Sequence[str] = (),
+        org_rate_limit: float | None = None,
     ) -> None:
         self.state = state
         self.api_key = api_key
+        self.keyring = Keyring([api_key, *more_keys], other_org_keys, clock)
+        self.org_rate_limit = org_rate_limit  # None: 3 x the per-key limit
         self.trickle = 0.0  # seconds between body bytes (the adapters apply it)
         self.sleep = sleep
         self.now = now
@@ -165,9 +171,17 @@ class Dispatcher:
         self.routes = _routes(self.searcher)
         self.owner = next(uid for uid, _role in state.org["active"])
         self.status_counts: Counter[int] = Counter()
+        self.keyring.set_org_rate(self._org_rps(rate_limit), clock)
+
+    def _org_rps(self, rps: float | None) -> float | None:
+        """The organization's limit: as given, else 3 times the per-key one (Close's rule)
+        when there are several keys (with one, it could never be the tighter)."""
+        several = len(self.keyring.keys) > 1
+        return self.org_rate_limit or (3 * rps if rps is not None and several else None)
 
     def set_rate_limit(self, rps: float | None) -> None:
         """Change (or drop, with ``None``) the rate limit while serving."""
+        self.keyring.set_org_rate(self._org_rps(rps), self.clock)
         if rps is None:
             self.limiter = None
         elif self.limiter is None:
@@ -201,24 +215,50 @@ class Dispatcher:
         headers: Mapping[str, str],
         body: bytes,
     ) -> Response:
+        if path == TRAFFIC_PATH:  # the sandbox's own counts (traffic.py), not a Close route
+            return json_response(200, self.keyring.snapshot())
         if self.latency:
             self.sleep(self.latency)
         heads = {k.lower(): v for k, v in headers.items()}
         key = parse_basic(heads.get("authorization"))
-        if key is None or not hmac.compare_digest(key.encode(), self.api_key.encode()):
+        position = self._position(key)
+        if key is None or position is None:
             return unauthorized().response()
-        extra: dict[str, str] = {}
-        if self.limiter is not None:
-            allowed, extra = self.limiter.take(key)
-            if not allowed:
-                body_429 = {"error": "API call count exceeded for this window"}
-                return json_response(429, body_429, extra)
-        response = self._routed(method.upper(), path, dict(query), heads, body)
+        allowed, extra = self.keyring.take(key, position, self.limiter)
+        if not allowed:
+            body_429 = {"error": "API call count exceeded for this window"}
+            return json_response(429, body_429, extra)
+        if self.keyring.is_other_org(position):
+            return json_response(*other_org_answer(method, path.removeprefix(PREFIX)))
+        # key 1 belongs to the owner (set_key_user may change who that is); keys 2, 3, ...
+        # to the next seed users
+        user = (
+            self.owner
+            if position == 1
+            else self.keyring.user(position, [uid for uid, _ in self.state.org["active"]])
+        )
+        response = self._routed(method.upper(), path, dict(query), heads, body, user, key)
         response.headers.update(extra)
         return response
 
+    def _position(self, key: str | None) -> int | None:
+        """The key's position (1: the first, which :meth:`set_api_key` may replace)."""
+        if key is None:
+            return None
+        if hmac.compare_digest(key.encode(), self.api_key.encode()):
+            return 1
+        position = self.keyring.position(key)
+        return position if position != 1 else None  # the first key was revoked
+
     def _routed(
-        self, method: str, path: str, query: dict[str, str], heads: dict[str, str], body: bytes
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        heads: dict[str, str],
+        body: bytes,
+        user: str | None = None,
+        key: str | None = None,
     ) -> Response:
         path = single_slashes(path)
         if self._slash_missing(path):
@@ -234,8 +274,9 @@ class Dispatcher:
         fault = self.faults.draw(method)
         if fault is not None and fault[0] == "error":
             return json_response(fault[1], {"error": "Service temporarily unavailable."})
-        req = Request(method, rel, query, payload, self.state, self.owner, self.now, self.max_skip)
-        req.api_key_id = _key_id(self.api_key)
+        owner = self.owner if user is None else user
+        req = Request(method, rel, query, payload, self.state, owner, self.now, self.max_skip)
+        req.api_key_id = _key_id(key or self.api_key)
         response = self._run(handler, args, req)
         # commit-then-drop: only a write that succeeded is dropped; a refusal is always answered
         response.drop_after = fault is not None and response.status < 400

@@ -16,7 +16,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -180,7 +180,13 @@ class Sandbox:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], datetime] | None = None,
+        more_keys: Sequence[str] = (),
+        other_org_keys: Sequence[str] = (),
+        org_rate_limit: float | None = None,
     ) -> None:
+        """``more_keys``: keys 2, 3, ... (each another seed user); ``other_org_keys``: keys
+        of another organization; ``org_rate_limit``: the organization's requests per second
+        (default 3 x ``rate_limit``).  See :mod:`closecsv.sandbox.traffic`."""
         self.state = State(None if data_path is None else Path(data_path), seed=seed)
         self.seed = seed
         self.shift = timedelta(0)  # moved by advance_clock
@@ -196,6 +202,9 @@ class Sandbox:
             fault_rate=fault_rate,
             seed=seed,
             max_skip=max_skip,
+            more_keys=more_keys,
+            other_org_keys=other_org_keys,
+            org_rate_limit=org_rate_limit,
         )
         self.dispatcher.trickle = trickle_ms / 1000.0
 
@@ -221,6 +230,11 @@ class Sandbox:
     def set_merge_window(self, seconds: float) -> None:
         """Set the event log's consolidation window (0: every write is its own event)."""
         self.state.event_merge_seconds = seconds
+
+    def traffic(self) -> dict[str, Any]:
+        """Requests and 429s per key position and for the organization (``GET
+        /_sandbox/traffic`` serves the same)."""
+        return self.dispatcher.keyring.snapshot()
 
     def set_trickle(self, ms: float) -> None:
         """Serve every body one byte per ``ms`` milliseconds from now on (0: at once)."""

@@ -1,0 +1,285 @@
+"""Reading one sheet of an ``.xlsx`` workbook as the same text table a CSV file gives
+(:class:`~closecsv.files.csvio.CsvTable`); no HTTP.
+
+The workbook is read with fastexcel, the calamine engine behind Polars' ``read_excel``, used
+directly because it says which sheet column each read column is (for cell names such as
+``K2``), lists the sheets, and reads the same range several times from one open file (the
+typed reads :mod:`closecsv.files.sheet_cells` turns into the text a user sees).
+
+**Sheet.**  ``sheet`` names the sheet (exactly); without it the first one is read.  An unknown
+name is an :class:`InputError` listing the sheets.
+
+**Rows.**  ``_row`` is the sheet's own row number, as Excel shows it.  The header is the first
+row that is not blank (usually row 1; blank rows above it are skipped).  Blank rows (every cell
+empty or spaces) are skipped and counted, keeping their numbers, as a CSV file's blank lines
+are; blank rows after the last record are not counted.
+
+**Columns.**  The header cells name the columns, exactly as shown (case and spaces count).  A
+name given twice is an :class:`InputError`; a column without a header is dropped when it holds
+nothing and an :class:`InputError` when it does, as for CSV.
+
+**Memory.**  The whole sheet is held in memory (calamine reads a sheet whole), a few times the
+size of its cells as text: a 100,000-row sheet is some hundred MB at most.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+from pathlib import Path
+
+import fastexcel
+import polars as pl
+
+from closecsv.errors import InputError
+from closecsv.files.csvbytes import load_bytes
+from closecsv.files.csvio import READ_ERROR, ROW, CsvTable
+from closecsv.files.sheet_cells import TypedReads, cell_texts, column_letter, error_cells
+
+_ZIP = b"PK\x03\x04"
+_TYPED = r"^\s*[-+]?\.?\d|^(?:true|false)$"  # cells that may be numbers, dates or booleans
+_TYPES: tuple[fastexcel.DType, ...] = ("boolean", "duration", "float", "datetime")
+UNREADABLE_HINT = (
+    "open it in Excel and save it again as an Excel Workbook (.xlsx), without a password; "
+    "or save the sheet as CSV UTF-8"
+)
+
+
+def is_workbook(path: Path) -> bool:
+    """``path`` is an ``.xlsx``/``.xlsm`` workbook: a zip archive holding ``xl/workbook.xml``."""
+    try:
+        with path.open("rb") as fh:
+            if fh.read(4) != _ZIP:
+                return False
+        with zipfile.ZipFile(path) as archive:
+            return "xl/workbook.xml" in archive.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
+def read_workbook(path: Path, *, sheet: str | None = None, limit: int | None = None) -> CsvTable:
+    """Read ``sheet`` of the workbook ``path`` (the first by default) as text columns; see the
+    module docstring.  ``limit`` keeps the first N records (the whole sheet is still checked)."""
+    raw = load_bytes(path)
+    sha256 = hashlib.sha256(raw).hexdigest()
+    reader = _open(raw, path)
+    index = _sheet_index(reader, sheet, path)
+    where = f"{path}, sheet {reader.sheet_names[index]!r}"
+    first = _sheet(reader, index, "string")
+    strings = first.to_polars()
+    if strings.height == 0 or strings.width == 0:
+        raise InputError(
+            f"{where} is empty: no header row", hint="the first row must name the columns"
+        )
+    letters = [column_letter(c.absolute_index) for c in first.selected_columns]
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        errors = error_cells(archive, index)
+    del raw
+    cells, warnings = _texts(reader, index, strings, letters, where)
+    cells = cells.with_columns(pl.int_range(1, cells.height + 1, dtype=pl.Int64).alias(ROW))
+    table = _table(cells, letters, errors, where, limit)
+    table.path = path
+    table.sha256 = sha256
+    table.warnings[:0] = [*_other_sheets(reader, index, sheet), *warnings]
+    return table
+
+
+def _open(raw: bytes, path: Path) -> fastexcel.ExcelReader:
+    try:
+        return fastexcel.read_excel(raw)
+    except fastexcel.FastExcelError as exc:
+        reason = str(exc).splitlines()[0]
+        raise InputError(
+            f"{path}: not a readable .xlsx workbook ({reason})", hint=UNREADABLE_HINT
+        ) from None
+
+
+def _sheet_index(reader: fastexcel.ExcelReader, sheet: str | None, path: Path) -> int:
+    names = reader.sheet_names
+    if not names:
+        raise InputError(f"{path}: the workbook has no sheet", hint=UNREADABLE_HINT)
+    if sheet is None:
+        return 0
+    if sheet in names:
+        return names.index(sheet)
+    listed = ", ".join(repr(n) for n in names)
+    raise InputError(
+        f"{path} has no sheet named {sheet!r}; its sheets are {listed}",
+        hint="pass one of them with --sheet (exactly as written, case and spaces count)",
+    )
+
+
+def _other_sheets(reader: fastexcel.ExcelReader, index: int, sheet: str | None) -> list[str]:
+    """A note that the first of several sheets was read when none was named."""
+    names = reader.sheet_names
+    if sheet is not None or len(names) < 2:
+        return []
+    others = ", ".join(repr(n) for n in names[1:])
+    return [
+        f"read sheet {names[index]!r}, the first of {len(names)} (also {others}); "
+        "pick another with --sheet"
+    ]
+
+
+def _sheet(
+    reader: fastexcel.ExcelReader,
+    index: int,
+    dtype: fastexcel.DType,
+    columns: list[str] | None = None,
+) -> fastexcel.ExcelSheet:
+    """One read of the sheet from its row 1 (``skip_rows=0``: no leading row is dropped, so
+    frame row i is sheet row i + 1), every cell coerced to ``dtype`` (null if it cannot be)."""
+    return reader.load_sheet(
+        index,
+        header_row=None,
+        skip_rows=0,
+        dtypes=dtype,
+        use_columns=columns,
+    )
+
+
+def _texts(
+    reader: fastexcel.ExcelReader,
+    index: int,
+    strings: pl.DataFrame,
+    letters: list[str],
+    where: str,
+) -> tuple[pl.DataFrame, list[str]]:
+    """Every cell as the text a user sees (columns ``c0``...), and the long-number warnings.
+
+    Only the columns with a cell that may be a number, date or boolean are read again typed."""
+    found = strings.select(pl.col(pl.String).str.contains(_TYPED).any())
+    typed = [c for c in strings.columns if found[c][0]]
+    reads = {t: _sheet(reader, index, t, typed).to_polars() for t in _TYPES} if typed else {}
+    columns: list[pl.Series] = []
+    warnings: list[str] = []
+    for i, name in enumerate(strings.columns):
+        column = strings[name]
+        if name in typed:
+            column, long = cell_texts(TypedReads(column, *(reads[t][name] for t in _TYPES)))
+            warnings += _long_warning(column, long, letters[i], where)
+        columns.append(column.alias(f"c{i}"))
+    return pl.DataFrame(columns), warnings
+
+
+def _long_warning(column: pl.Series, long: pl.Series, letter: str, where: str) -> list[str]:
+    """The warning for integers of more than 15 digits, which Excel cannot hold exactly."""
+    count = int(long.sum())
+    if not count:
+        return []
+    first = int(long.arg_max() or 0)
+    return [
+        f"{where}, column {letter}: {count} whole number(s) of 16 digits or more "
+        f"(e.g. {column[first]!r} in cell {letter}{first + 1}): Excel keeps 15 significant "
+        "digits, so the digits past the 15th are lost; they are imported as Excel shows "
+        "them. To keep them, format the column as Text in Excel and enter the values again"
+    ]
+
+
+def _error_column(
+    errors: dict[tuple[int, str], str],
+    letters: list[str],
+    names: list[str],
+    where: str,
+    height: int,
+) -> pl.Series:
+    """``READ_ERROR`` per row: the error cells it holds, named (the row fails)."""
+    by_row: dict[int, list[str]] = {}
+    for (row, letter), shown in sorted(errors.items()):
+        if letter in letters and row <= height:
+            name = names[letters.index(letter)]
+            column = f" (column {name!r})" if name else ""
+            by_row.setdefault(row, []).append(
+                f"cell {letter}{row}{column} holds the Excel error {shown}"
+            )
+    messages: list[str | None] = [None] * height
+    for row, found in by_row.items():
+        messages[row - 1] = (
+            f"{where}: {'; '.join(found)}: correct the formula or value in the workbook, "
+            "or clear the cell"
+        )
+    return pl.Series(READ_ERROR, messages, dtype=pl.String)
+
+
+def _table(
+    cells: pl.DataFrame,
+    letters: list[str],
+    errors: dict[tuple[int, str], str],
+    where: str,
+    limit: int | None,
+) -> CsvTable:
+    """The header, the named columns and the records of the sheet's ``cells``."""
+    width = len(letters)
+    internal = [f"c{i}" for i in range(width)]
+    filled = pl.any_horizontal(pl.col(c).str.strip_chars().str.len_chars() > 0 for c in internal)
+    error_rows = pl.col(ROW).is_in([row for row, _ in errors])
+    blank = ~filled.fill_null(False) & ~error_rows
+    marked = cells.with_columns(blank.alias("blank"))
+    if marked["blank"].all():
+        raise InputError(
+            f"{where} is empty: no header row", hint="the first row must name the columns"
+        )
+    header_at = int(marked["blank"].arg_min() or 0)
+    names = [v or "" for v in marked.row(header_at)[:width]]
+    _check_names(names, where)
+    marked = marked.with_columns(_error_column(errors, letters, names, where, cells.height))
+    data = marked.slice(header_at + 1)
+    last = data.filter(~pl.col("blank")).select(pl.col(ROW).max()).item()
+    data = data.filter(pl.col(ROW) <= (last or 0))
+    keep, warnings = _named_columns(data, names, letters, where)
+    frame = data.filter(~pl.col("blank")).select(
+        *(pl.col(f"c{i}").alias(names[i]) for i in keep), ROW, READ_ERROR
+    )
+    skipped = data.height - frame.height
+    if skipped:
+        warnings.append(
+            f"{where}: skipped {skipped} blank row(s); they keep their row numbers but are "
+            "not imported"
+        )
+    records = data.height
+    if limit is not None:
+        frame = frame.head(limit)
+    return CsvTable(
+        path=Path(),
+        columns=[names[i] for i in keep],
+        frame=frame,
+        blank_lines=skipped + header_at,
+        sha256="",
+        warnings=warnings,
+        records=records,
+        header_lines=header_at + 1,
+        leading_blank=header_at,
+    )
+
+
+def _check_names(names: list[str], where: str) -> None:
+    dupes = sorted({n for n in names if n and names.count(n) > 1})
+    if dupes:
+        raise InputError(
+            f"{where}: duplicate column(s) {', '.join(repr(d) for d in dupes)}",
+            hint="each column must appear once; rename or delete the copies",
+        )
+
+
+def _named_columns(
+    data: pl.DataFrame, names: list[str], letters: list[str], where: str
+) -> tuple[list[int], list[str]]:
+    """The indices of the named columns; a column without a header must hold nothing."""
+    unnamed = [i for i, n in enumerate(names) if n == ""]
+    for i in unnamed:
+        given = data.filter(pl.col(f"c{i}").is_not_null() & ~pl.col("blank")).head(1)
+        if given.height:
+            raise InputError(
+                f"{where}: column {letters[i]} has a value in cell {letters[i]}{given[ROW][0]} "
+                f"({given[f'c{i}'][0][:60]!r}) but no header",
+                hint="name it in the header row (start the name with _ to carry it "
+                "without importing it), or delete the column",
+            )
+    warnings = (
+        [f"{where}: ignored {len(unnamed)} empty column(s) without a header"] if unnamed else []
+    )
+    return [i for i in range(len(names)) if i not in unnamed], warnings
+
+
+__all__ = ["is_workbook", "read_workbook"]

@@ -145,13 +145,15 @@ def import_file(
     encoding: str | None = None,
     delimiter: str = defaults.DELIMITER,
     decimal_comma: bool = False,
+    sheet: str | None = None,
     default_region: str = defaults.DEFAULT_REGION,
     raw: bool = False,
     settle_seconds: float = defaults.SETTLE_SECONDS,
     progress: ProgressCallback | None = None,
 ) -> ImportReport:
     """``closecsv import KIND FILE`` (``--dry-run`` with ``dry_run=True``): create and update
-    instances from a CSV file; results, errors and the journal go next to it or to
+    instances from a CSV file or a sheet of an .xlsx file (``sheet``, default its first);
+    results, errors and the journal go next to it or to
     ``report_dir``.  Calling it again after a crash resumes without duplicates."""
     from closecsv.importing.options import ImportOptions
 
@@ -175,6 +177,7 @@ def import_file(
         encoding=encoding,
         delimiter=delimiter,
         decimal_comma=decimal_comma,
+        sheet=sheet,
         default_region=default_region,
         raw=raw,
         settle_seconds=settle_seconds,
@@ -232,6 +235,7 @@ def validate(
     encoding: str | None = None,
     delimiter: str = defaults.DELIMITER,
     decimal_comma: bool = False,
+    sheet: str | None = None,
     default_region: str = defaults.DEFAULT_REGION,
     raw: bool = False,
     settle_seconds: float = defaults.SETTLE_SECONDS,
@@ -259,6 +263,7 @@ def validate(
         encoding=encoding,
         delimiter=delimiter,
         decimal_comma=decimal_comma,
+        sheet=sheet,
         default_region=default_region,
         raw=raw,
         settle_seconds=settle_seconds,

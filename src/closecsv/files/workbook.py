@@ -47,14 +47,19 @@ UNREADABLE_HINT = (
 
 
 def is_workbook(path: Path) -> bool:
-    """``path`` is an ``.xlsx``/``.xlsm`` workbook: a zip archive holding ``xl/workbook.xml``."""
+    """``path`` is an ``.xlsx``/``.xlsm`` workbook, whatever its name: a zip archive holding
+    ``xl/workbook.xml`` (or, when the archive is damaged, naming it in its first bytes: the
+    workbook reader then says it cannot be read)."""
     try:
         with path.open("rb") as fh:
-            if fh.read(4) != _ZIP:
-                return False
+            head = fh.read(4096)
+        if not head.startswith(_ZIP):
+            return False
         with zipfile.ZipFile(path) as archive:
             return "xl/workbook.xml" in archive.namelist()
-    except (OSError, zipfile.BadZipFile):
+    except zipfile.BadZipFile:
+        return b"xl/workbook.xml" in head
+    except OSError:
         return False
 
 
@@ -181,7 +186,7 @@ def _error_column(
     errors: dict[tuple[int, str], str],
     letters: list[str],
     names: list[str],
-    where: str,
+    sheet: str,
     height: int,
 ) -> pl.Series:
     """``READ_ERROR`` per row: the error cells it holds, named (the row fails)."""
@@ -191,13 +196,12 @@ def _error_column(
             name = names[letters.index(letter)]
             column = f" (column {name!r})" if name else ""
             by_row.setdefault(row, []).append(
-                f"cell {letter}{row}{column} holds the Excel error {shown}"
+                f"cell {letter}{row}{column} of sheet {sheet} holds the Excel error {shown}"
             )
     messages: list[str | None] = [None] * height
     for row, found in by_row.items():
         messages[row - 1] = (
-            f"{where}: {'; '.join(found)}: correct the formula or value in the workbook, "
-            "or clear the cell"
+            f"{'; '.join(found)}: correct the formula or value in the workbook, or clear the cell"
         )
     return pl.Series(READ_ERROR, messages, dtype=pl.String)
 
@@ -223,7 +227,8 @@ def _table(
     header_at = int(marked["blank"].arg_min() or 0)
     names = [v or "" for v in marked.row(header_at)[:width]]
     _check_names(names, where)
-    marked = marked.with_columns(_error_column(errors, letters, names, where, cells.height))
+    sheet = where.rsplit(", sheet ", 1)[-1]
+    marked = marked.with_columns(_error_column(errors, letters, names, sheet, cells.height))
     data = marked.slice(header_at + 1)
     last = data.filter(~pl.col("blank")).select(pl.col(ROW).max()).item()
     data = data.filter(pl.col(ROW) <= (last or 0))

@@ -38,6 +38,7 @@ class ImportOptions:
     raw: bool = False
     delimiter: str = defaults.DELIMITER
     decimal_comma: bool = False  # "12,5" and "1.234,5" in number fields
+    sheet: str | None = None  # the sheet of an .xlsx file (default: its first)
     settle_seconds: float = defaults.SETTLE_SECONDS  # how long a lost create may take to show
     slice_bytes: int = SLICE_BYTES  # a dry run of a bigger file goes a slice at a time
 
@@ -63,6 +64,8 @@ class ImportOptions:
         )
         for name in unsent:
             changing.pop(name)
+        if changing.get("sheet") is None:  # jobs from before --sheet existed stay the same
+            changing.pop("sheet", None)
         return changing
 
     def value_options(self) -> ValueOptions:

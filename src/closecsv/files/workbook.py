@@ -38,8 +38,10 @@ from closecsv.files.csvio import READ_ERROR, ROW, CsvTable
 from closecsv.files.sheet_cells import TypedReads, cell_texts, column_letter, error_cells
 
 _ZIP = b"PK\x03\x04"
-_TYPED = r"^\s*[-+]?\.?\d|^(?:true|false)$"  # cells that may be numbers, dates or booleans
-_TYPES: tuple[fastexcel.DType, ...] = ("boolean", "duration", "float", "datetime")
+# how calamine's string read spells a number or boolean cell, and a date or time cell: only the
+# columns with such a cell are read again typed (text that looks the same is read again too)
+_NUMBERISH = r"^-?(?:\d+(?:\.\d*)?|inf)$|^(?:true|false)$"
+_DATEISH = r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
 UNREADABLE_HINT = (
     "open it in Excel and save it again as an Excel Workbook (.xlsx), without a password; "
     "or save the sheet as CSV UTF-8"
@@ -153,19 +155,56 @@ def _texts(
 ) -> tuple[pl.DataFrame, list[str]]:
     """Every cell as the text a user sees (columns ``c0``...), and the long-number warnings.
 
-    Only the columns with a cell that may be a number, date or boolean are read again typed."""
-    found = strings.select(pl.col(pl.String).str.contains(_TYPED).any())
-    typed = [c for c in strings.columns if found[c][0]]
-    reads = {t: _sheet(reader, index, t, typed).to_polars() for t in _TYPES} if typed else {}
+    Each read parses the whole sheet, so only the columns that need it are read again: those
+    with a cell that may be a number or boolean (boolean read), or a date (duration read); of
+    those the ones with number cells (float read) and with date cells (datetime read)."""
+    booleans = _typed_read(reader, index, "boolean", _matching(strings, _NUMBERISH))
+    durations = _typed_read(reader, index, "duration", _matching(strings, _DATEISH))
+    floats = _typed_read(reader, index, "float", _with_values(booleans))
+    moments = _typed_read(reader, index, "datetime", _with_values(durations))
     columns: list[pl.Series] = []
     warnings: list[str] = []
     for i, name in enumerate(strings.columns):
         column = strings[name]
-        if name in typed:
-            column, long = cell_texts(TypedReads(column, *(reads[t][name] for t in _TYPES)))
+        if name in booleans.columns or name in durations.columns:
+            height = strings.height
+            reads = TypedReads(
+                column,
+                _or_nulls(booleans, name, height, pl.Boolean()),
+                _or_nulls(durations, name, height, pl.Duration("ms")),
+                _or_nulls(floats, name, height, pl.Float64()),
+                _or_nulls(moments, name, height, pl.Datetime("ms")),
+            )
+            column, long = cell_texts(reads)
             warnings += _long_warning(column, long, letters[i], where)
         columns.append(column.alias(f"c{i}"))
     return pl.DataFrame(columns), warnings
+
+
+def _typed_read(
+    reader: fastexcel.ExcelReader, index: int, dtype: fastexcel.DType, columns: list[str]
+) -> pl.DataFrame:
+    """The ``columns`` read as ``dtype``, and only the columns where some cell is one."""
+    if not columns:
+        return pl.DataFrame()
+    frame = _sheet(reader, index, dtype, columns).to_polars()
+    return frame.select(_with_values(frame))
+
+
+def _matching(strings: pl.DataFrame, pattern: str) -> list[str]:
+    found = strings.select(pl.col(pl.String).str.contains(pattern).any())
+    return [c for c in strings.columns if found[c][0]]
+
+
+def _with_values(frame: pl.DataFrame) -> list[str]:
+    return [c for c in frame.columns if frame[c].null_count() < frame.height]
+
+
+def _or_nulls(frame: pl.DataFrame, name: str, height: int, dtype: pl.DataType) -> pl.Series:
+    """The column ``name`` of a typed read, or nulls of its type where it was not read."""
+    if name in frame.columns:
+        return frame[name]
+    return pl.Series(name, [None] * height, dtype=dtype)
 
 
 def _long_warning(column: pl.Series, long: pl.Series, letter: str, where: str) -> list[str]:

@@ -10,10 +10,9 @@ sandbox holding the leads, as ``bench/validate_bench.py`` does).
 
 Usage::
 
-    .venv/bin/python bench/make_big_csv.py --rows 100000 --leads 1000 --out-dir /tmp/big
-    cd /tmp/big && B=$OLDPWD/bench/xlsx_bench.py PY=$OLDPWD/.venv/bin/python
-    $PY $B --write-xlsx big_100000.csv big_100000.xlsx
-    $PY $B big_100000.csv big_100000.xlsx org.json
+    .venv/bin/python bench/make_big_csv.py --rows 100000 --leads 1000 --out-dir /tmp/b
+    .venv/bin/python bench/xlsx_bench.py --write-xlsx /tmp/b/big_100000.csv /tmp/b/big.xlsx
+    .venv/bin/python bench/xlsx_bench.py /tmp/b/big_100000.csv /tmp/b/big.xlsx /tmp/b/org.json
 """
 
 from __future__ import annotations

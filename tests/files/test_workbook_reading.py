@@ -173,6 +173,12 @@ def test_sheet_with_a_csv_file_is_refused(tmp_path: Path) -> None:
         read_input(path, sheet="Data")
 
 
+def test_encoding_with_a_workbook_is_refused(tmp_path: Path) -> None:
+    path = _book(tmp_path, ["a"], ["x"])
+    with pytest.raises(InputError, match=r"--encoding cp1252 was given, but .* is an \.xlsx"):
+        read_input(path, encoding="cp1252")
+
+
 def test_a_workbook_is_known_by_its_content_whatever_its_name(tmp_path: Path) -> None:
     path = _book(tmp_path, ["a"], ["x"], name="export.csv")
     assert _rows(read_input(path)) == [("x", 2)]

@@ -21,8 +21,18 @@ def read_input(
     sheet: str | None = None,
 ) -> CsvTable:
     """Read ``path``: a workbook's ``sheet`` (the first by default), or a CSV file with
-    ``encoding`` and ``delimiter``.  ``limit`` keeps the first N records."""
+    ``encoding`` and ``delimiter``.  ``limit`` keeps the first N records.
+
+    A workbook's reports are CSV files in UTF-8, with ``delimiter`` (so that its errors file
+    imports back with the same command line); ``encoding`` is refused with one, as it could
+    only garble the reports."""
     if is_workbook(path):
+        if encoding is not None:
+            raise InputError(
+                f"--encoding {encoding} was given, but {path} is an .xlsx workbook, whose "
+                "text needs no decoding",
+                hint="leave out --encoding (its reports are written in UTF-8)",
+            )
         return read_workbook(path, sheet=sheet, limit=limit)
     check_sheet(path, sheet)
     return read_table(path, encoding=encoding, delimiter=delimiter, limit=limit)

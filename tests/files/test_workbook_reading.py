@@ -4,6 +4,7 @@ row numbers, the sheet chosen by name, and the same header checks as for CSV."""
 from __future__ import annotations
 
 import datetime as dt
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -202,6 +203,17 @@ def test_damaged_old_and_protected_workbooks_are_one_clear_line(
     with pytest.raises(InputError, match=says) as err:
         read_input(path)
     assert "Excel Workbook (.xlsx)" in str(err.value.hint)
+
+
+def test_a_workbook_whose_sheet_is_cut_short_is_one_clear_line(tmp_path: Path) -> None:
+    whole = _book(tmp_path, ["a"], ["x"], name="whole.xlsx")
+    cut = tmp_path / "cut.xlsx"
+    with zipfile.ZipFile(whole) as src, zipfile.ZipFile(cut, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            dst.writestr(item, data[: len(data) // 2] if "worksheets/" in item.filename else data)
+    with pytest.raises(InputError, match=r"cut\.xlsx, sheet 'Data': cannot be read \(calamine"):
+        read_input(cut)
 
 
 def test_an_empty_sheet_has_no_header(tmp_path: Path) -> None:

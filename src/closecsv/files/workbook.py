@@ -73,15 +73,14 @@ def read_workbook(path: Path, *, sheet: str | None = None, limit: int | None = N
     reader = _open(raw, path)
     index = _sheet_index(reader, sheet, path)
     where = f"{path}, sheet {reader.sheet_names[index]!r}"
-    first = _sheet(reader, index, "string")
+    first = _sheet(reader, index, "string", where=where)
     strings = first.to_polars()
     if strings.height == 0 or strings.width == 0:
         raise InputError(
             f"{where} is empty: no header row", hint="the first row must name the columns"
         )
     letters = [column_letter(c.absolute_index) for c in first.selected_columns]
-    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
-        errors = error_cells(archive, index)
+    errors = _error_cells(raw, index)
     del raw
     cells, warnings = _texts(reader, index, strings, letters, where)
     cells = cells.with_columns(pl.int_range(1, cells.height + 1, dtype=pl.Int64).alias(ROW))
@@ -90,6 +89,14 @@ def read_workbook(path: Path, *, sheet: str | None = None, limit: int | None = N
     table.sha256 = sha256
     table.warnings[:0] = [*_other_sheets(reader, index, sheet), *warnings]
     return table
+
+
+def _error_cells(raw: bytes, index: int) -> dict[tuple[int, str], str]:
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            return error_cells(archive, index)
+    except (zipfile.BadZipFile, KeyError, OSError):  # calamine read it: no error cells seen
+        return {}
 
 
 def _open(raw: bytes, path: Path) -> fastexcel.ExcelReader:
@@ -134,16 +141,19 @@ def _sheet(
     index: int,
     dtype: fastexcel.DType,
     columns: list[str] | None = None,
+    *,
+    where: str = "the workbook",
 ) -> fastexcel.ExcelSheet:
     """One read of the sheet from its row 1 (``skip_rows=0``: no leading row is dropped, so
-    frame row i is sheet row i + 1), every cell coerced to ``dtype`` (null if it cannot be)."""
-    return reader.load_sheet(
-        index,
-        header_row=None,
-        skip_rows=0,
-        dtypes=dtype,
-        use_columns=columns,
-    )
+    frame row i is sheet row i + 1), every cell coerced to ``dtype`` (null if it cannot be).
+    A sheet calamine cannot parse is an :class:`InputError`."""
+    try:
+        return reader.load_sheet(
+            index, header_row=None, skip_rows=0, dtypes=dtype, use_columns=columns
+        )
+    except fastexcel.FastExcelError as exc:
+        reason = str(exc).splitlines()[0]
+        raise InputError(f"{where}: cannot be read ({reason})", hint=UNREADABLE_HINT) from None
 
 
 def _texts(

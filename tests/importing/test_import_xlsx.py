@@ -187,3 +187,23 @@ def test_validate_of_an_xlsx_writes_validate_reports_with_sheet_rows(harness: Ha
     assert (run.code, run.writes) == (1, 0)
     assert run.statuses() == [("3", "would_create"), ("4", "failed")]
     assert run.report("errors").name == "checked.validate.errors.csv"
+
+
+def test_the_python_api_takes_sheet_as_the_cli_does(harness: Harness) -> None:
+    import closecsv
+    from closecsv.sandbox import SANDBOX_API_KEY
+
+    h = harness
+    path = book(h, {"About": [["notes"]], "Calls": [CALL_HEAD, call(h, 16)]}, "api")
+    report = closecsv.validate(
+        path,
+        kind="activities",
+        sheet="Calls",
+        api_url=h.url,
+        api_key=SANDBOX_API_KEY,
+        report_dir=h.tmp / "api-reports",
+    )
+    assert report.counts() == {"would_create": 1}
+    assert report.paths.results.name == "api.validate.results.csv"
+    with pytest.raises(closecsv.InputError, match="has no sheet named 'calls'"):
+        closecsv.validate(path, kind="activities", sheet="calls", api_url=h.url, api_key="k")

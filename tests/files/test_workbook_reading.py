@@ -150,10 +150,23 @@ def test_the_first_sheet_is_read_unless_sheet_names_another(tmp_path: Path) -> N
     first = read_input(path)
     assert (first.columns, _rows(first)) == (["a"], [("1", 2)])
     assert first.warnings[0] == (
-        "read sheet 'Data', the first of 3 (also 'Second', 'Third'); pick another with --sheet"
+        "read sheet 'Data', the first of 3 Excel shows (the others: 'Second', 'Third'); "
+        "pick another with --sheet"
     )
     second = read_input(path, sheet="Second")
     assert (second.columns, _rows(second), second.warnings) == (["b"], [("two", 2)], [])
+
+
+def test_a_hidden_first_sheet_is_passed_over_unless_named(tmp_path: Path) -> None:
+    sheets = {"Lookup": [["code"], ["A1"]], "Calls": [["a"], [1]]}
+    path = write_workbook(tmp_path / "hidden.xlsx", sheets, hidden=["Lookup"])
+    shown = read_input(path)
+    assert (shown.columns, shown.warnings[0]) == (
+        ["a"],
+        "read sheet 'Calls', the first of 2 Excel shows (the others: 'Lookup'); "
+        "pick another with --sheet",
+    )
+    assert read_input(path, sheet="Lookup").columns == ["code"]
 
 
 def test_an_unknown_sheet_lists_the_sheets(tmp_path: Path) -> None:

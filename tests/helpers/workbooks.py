@@ -39,13 +39,18 @@ class Formatted:
     number_format: str
 
 
-def write_workbook(path: Path, sheets: Mapping[str, Sequence[Sequence[Any]]]) -> Path:
-    """Write ``sheets`` (name -> rows, from row 1; ``None`` is an empty cell) to ``path``."""
+def write_workbook(
+    path: Path, sheets: Mapping[str, Sequence[Sequence[Any]]], hidden: Sequence[str] = ()
+) -> Path:
+    """Write ``sheets`` (name -> rows, from row 1; ``None`` is an empty cell) to ``path``;
+    the sheets named in ``hidden`` are hidden."""
     book = Workbook()
     book.remove(book.active)  # type: ignore[arg-type]
     cached: dict[str, str] = {}
     for name, rows in sheets.items():
         sheet = book.create_sheet(name)
+        if name in hidden:
+            sheet.sheet_state = "hidden"
         for r, row in enumerate(rows, start=1):
             for c, value in enumerate(row, start=1):
                 cell = sheet.cell(row=r, column=c)

@@ -155,7 +155,7 @@ IMPORT_OPTIONS = (
     click.option(
         "--sheet",
         metavar="NAME",
-        help="The sheet of an .xlsx FILE to read (default: its first).",
+        help="The sheet of an .xlsx FILE to read (default: the first one Excel shows).",
     ),
     click.option(
         "--decimal-comma",

@@ -148,6 +148,16 @@ def error_cells(archive: zipfile.ZipFile, sheet_index: int) -> dict[tuple[int, s
     return found
 
 
+def hidden_sheets(archive: zipfile.ZipFile) -> set[int]:
+    """The indices of the sheets the workbook hides (``state="hidden"`` or ``veryHidden``)."""
+    try:
+        book = archive.read("xl/workbook.xml")
+    except KeyError:
+        return set()
+    tags = re.findall(rb"<(?:\w+:)?sheet\b[^>]*>", book)
+    return {i for i, tag in enumerate(tags) if re.search(rb'\sstate="(?:hidden|veryHidden)"', tag)}
+
+
 def _sheet_member(archive: zipfile.ZipFile, sheet_index: int) -> str | None:
     """The zip member holding the sheet's XML: the workbook names its sheets in order, each
     with a relationship id that its relationships file maps to a part."""

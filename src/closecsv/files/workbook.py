@@ -6,8 +6,8 @@ directly because it says which sheet column each read column is (for cell names 
 ``K2``), lists the sheets, and reads the same range several times from one open file (the
 typed reads :mod:`closecsv.files.sheet_cells` turns into the text a user sees).
 
-**Sheet.**  ``sheet`` names the sheet (exactly); without it the first one is read.  An unknown
-name is an :class:`InputError` listing the sheets.
+**Sheet.**  ``sheet`` names the sheet (exactly); without it the first one Excel shows is read
+(hidden sheets are skipped).  An unknown name is an :class:`InputError` listing the sheets.
 
 **Rows.**  ``_row`` is the sheet's own row number, as Excel shows it.  The header is the first
 row that is not blank (usually row 1; blank rows above it are skipped).  Blank rows (every cell
@@ -27,7 +27,9 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import fastexcel
 import polars as pl
@@ -35,8 +37,15 @@ import polars as pl
 from closecsv.errors import InputError
 from closecsv.files.csvbytes import load_bytes
 from closecsv.files.csvio import READ_ERROR, ROW, CsvTable
-from closecsv.files.sheet_cells import TypedReads, cell_texts, column_letter, error_cells
+from closecsv.files.sheet_cells import (
+    TypedReads,
+    cell_texts,
+    column_letter,
+    error_cells,
+    hidden_sheets,
+)
 
+T = TypeVar("T")
 _ZIP = b"PK\x03\x04"
 # how calamine's string read spells a number or boolean cell, and a date or time cell: only the
 # columns with such a cell are read again typed (text that looks the same is read again too)
@@ -71,7 +80,7 @@ def read_workbook(path: Path, *, sheet: str | None = None, limit: int | None = N
     raw = load_bytes(path)
     sha256 = hashlib.sha256(raw).hexdigest()
     reader = _open(raw, path)
-    index = _sheet_index(reader, sheet, path)
+    index = _sheet_index(reader, sheet, path, _parts(raw, hidden_sheets, set()))
     where = f"{path}, sheet {reader.sheet_names[index]!r}"
     first = _sheet(reader, index, "string", where=where)
     strings = first.to_polars()
@@ -80,7 +89,8 @@ def read_workbook(path: Path, *, sheet: str | None = None, limit: int | None = N
             f"{where} is empty: no header row", hint="the first row must name the columns"
         )
     letters = [column_letter(c.absolute_index) for c in first.selected_columns]
-    errors = _error_cells(raw, index)
+    none: dict[tuple[int, str], str] = {}
+    errors = _parts(raw, lambda archive: error_cells(archive, index), none)
     del raw
     cells, warnings = _texts(reader, index, strings, letters, where)
     cells = cells.with_columns(pl.int_range(1, cells.height + 1, dtype=pl.Int64).alias(ROW))
@@ -91,12 +101,14 @@ def read_workbook(path: Path, *, sheet: str | None = None, limit: int | None = N
     return table
 
 
-def _error_cells(raw: bytes, index: int) -> dict[tuple[int, str], str]:
+def _parts(raw: bytes, read: Callable[[zipfile.ZipFile], T], default: T) -> T:
+    """What ``read`` finds in the workbook's parts; ``default`` if the zip does not open (then
+    calamine has said why)."""
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
-            return error_cells(archive, index)
-    except (zipfile.BadZipFile, KeyError, OSError):  # calamine read it: no error cells seen
-        return {}
+            return read(archive)
+    except (zipfile.BadZipFile, KeyError, OSError):
+        return default
 
 
 def _open(raw: bytes, path: Path) -> fastexcel.ExcelReader:
@@ -109,12 +121,15 @@ def _open(raw: bytes, path: Path) -> fastexcel.ExcelReader:
         ) from None
 
 
-def _sheet_index(reader: fastexcel.ExcelReader, sheet: str | None, path: Path) -> int:
+def _sheet_index(
+    reader: fastexcel.ExcelReader, sheet: str | None, path: Path, hidden: set[int]
+) -> int:
+    """The sheet named ``sheet``, or the first one Excel shows (hidden sheets skipped)."""
     names = reader.sheet_names
     if not names:
         raise InputError(f"{path}: the workbook has no sheet", hint=UNREADABLE_HINT)
     if sheet is None:
-        return 0
+        return next((i for i in range(len(names)) if i not in hidden), 0)
     if sheet in names:
         return names.index(sheet)
     listed = ", ".join(repr(n) for n in names)
@@ -129,10 +144,10 @@ def _other_sheets(reader: fastexcel.ExcelReader, index: int, sheet: str | None) 
     names = reader.sheet_names
     if sheet is not None or len(names) < 2:
         return []
-    others = ", ".join(repr(n) for n in names[1:])
+    others = ", ".join(repr(n) for i, n in enumerate(names) if i != index)
     return [
-        f"read sheet {names[index]!r}, the first of {len(names)} (also {others}); "
-        "pick another with --sheet"
+        f"read sheet {names[index]!r}, the first of {len(names)} Excel shows (the others: "
+        f"{others}); pick another with --sheet"
     ]
 
 

@@ -207,3 +207,17 @@ def test_the_python_api_takes_sheet_as_the_cli_does(harness: Harness) -> None:
     assert report.paths.results.name == "api.validate.results.csv"
     with pytest.raises(closecsv.InputError, match="has no sheet named 'calls'"):
         closecsv.validate(path, kind="activities", sheet="calls", api_url=h.url, api_key="k")
+
+
+def test_the_sample_workbook_validates_as_it_is(harness: Harness) -> None:
+    from tests.helpers.import_cli import SAMPLES
+
+    run = harness("validate", "activities", SAMPLES / "discovery_calls_q2.xlsx", "--sheet", "Calls")
+    assert run.code == 0, run.stderr
+    assert run.statuses() == [(str(n), "would_create") for n in (2, 3, 5, 6)]
+    assert [r["custom.Reference Code"] for r in run.results()] == [
+        "00731",
+        "00732",
+        "00733",
+        "00734",
+    ]

@@ -145,6 +145,7 @@ def import_file(
     encoding: str | None = None,
     delimiter: str = defaults.DELIMITER,
     decimal_comma: bool = False,
+    sheet: str | None = None,
     default_region: str = defaults.DEFAULT_REGION,
     raw: bool = False,
     settle_seconds: float = defaults.SETTLE_SECONDS,
@@ -152,8 +153,8 @@ def import_file(
     progress: ProgressCallback | None = None,
 ) -> ImportReport:
     """``closecsv import KIND FILE`` (``--dry-run`` with ``dry_run=True``): create and update
-    instances from a CSV file; results, errors and the journal go next to it or to
-    ``report_dir``.  Calling it again after a crash resumes without duplicates."""
+    instances from a CSV file or a sheet of an .xlsx file (``sheet``, default its first); results,
+    errors and the journal go next to it or to ``report_dir``; a rerun resumes, no duplicates."""
     from closecsv.importing.options import ImportOptions
 
     file = _existing_file(path, "file")
@@ -176,6 +177,7 @@ def import_file(
         encoding=encoding,
         delimiter=delimiter,
         decimal_comma=decimal_comma,
+        sheet=sheet,
         default_region=default_region,
         raw=raw,
         settle_seconds=settle_seconds,
@@ -234,6 +236,7 @@ def validate(
     encoding: str | None = None,
     delimiter: str = defaults.DELIMITER,
     decimal_comma: bool = False,
+    sheet: str | None = None,
     default_region: str = defaults.DEFAULT_REGION,
     raw: bool = False,
     settle_seconds: float = defaults.SETTLE_SECONDS,
@@ -262,6 +265,7 @@ def validate(
         encoding=encoding,
         delimiter=delimiter,
         decimal_comma=decimal_comma,
+        sheet=sheet,
         default_region=default_region,
         raw=raw,
         settle_seconds=settle_seconds,

@@ -168,12 +168,14 @@ CASES: dict[str, Case] = {
         rows_are(("2", "failed"), ("3", "created"))(run, h),
         error_says(run, "line 2 has a carriage return (CR) outside quotes"),
         notes_are("c")(run, h))),
-    # A17: a workbook or an archive is not a CSV file, whatever its name.
+    # A17: a workbook is read as one whatever its name; a damaged one, an old .xls or an
+    # archive is refused.
     "A17-xlsx": Case("PK\x03\x04\x14\x00\x06\x00[Content_Types].xml xl/workbook.xml\x00\x00",
-                     "latin-1", code=2, says=(r"in\d+\.csv is an Excel workbook",
-                                              r"save it as CSV UTF-8 \(File > Save As")),
+                     "latin-1", code=2, says=(r"in\d+\.csv: not a readable \.xlsx workbook",
+                                              r"save it again as an Excel Workbook \(\.xlsx\)")),
     "A17-xls": Case("\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + "\x00" * 200, "latin-1", code=2,
-                    says=(r"in\d+\.csv is an Excel 97-2003 workbook", r"CSV UTF-8")),
+                    says=(r"in\d+\.csv is an Excel 97-2003 workbook \(\.xls\), a password",
+                          r"save it as an Excel Workbook \(\.xlsx\), without a password")),
     "A17-zip": Case("PK\x03\x04\x14\x00\x00\x00calls.csv", "latin-1", code=2,
                     says=(r"in\d+\.csv is a zip archive",
                           r"hint: unzip it and give the CSV file inside")),

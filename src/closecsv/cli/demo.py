@@ -106,11 +106,16 @@ def crm_map(samples: Path) -> tuple[str, ...]:
     return ("--map", str(samples / "othercrm_calls.map.csv"))
 
 
+def calls_sheet(_: Path) -> tuple[str, ...]:
+    return ("--sheet", "Calls")  # the workbook's first sheet, About, describes it
+
+
 SAMPLE_IMPORTS = [
     ("discovery_calls.csv", "activities", no_options, (0,)),
     ("support_tickets.csv", "activities", no_options, (0,)),
     ("deals.csv", "objects", no_options, (0,)),
     ("othercrm_calls.csv", "activities", crm_map, (0,)),
+    ("discovery_calls_q2.xlsx", "activities", calls_sheet, (0,)),
     ("with_errors.csv", "activities", no_options, (1,)),
 ]
 

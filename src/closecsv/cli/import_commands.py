@@ -32,7 +32,7 @@ from closecsv.wording import plural
 @pass_ctx
 @translate_errors
 def import_command(ctx: Context, /, kind: str, file: Path, **options: Any) -> None:
-    """Create and update instances from a CSV file.
+    """Create and update instances from a CSV file (or a sheet of an .xlsx file).
 
     Rows with an activity_id / custom_object_id update that instance (only the cells
     given); other rows create one, or with --key update the instance of their type on
@@ -56,7 +56,7 @@ def import_command(ctx: Context, /, kind: str, file: Path, **options: Any) -> No
 @pass_ctx
 @translate_errors
 def validate_command(ctx: Context, /, kind: str, file: Path, **options: Any) -> None:
-    """Check a CSV file against Close without writing anything (import --dry-run).
+    """Check a CSV or .xlsx file against Close without writing anything (import --dry-run).
 
     Leads, users and the current values of updated instances are read; statuses are
     would_create, would_update, unchanged or failed.  Exit 1 if any row would fail.

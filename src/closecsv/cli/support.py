@@ -159,6 +159,11 @@ IMPORT_OPTIONS = (
         help="Field separator, e.g. ';' for files from European Excel; '\\t' or tab for a tab.",
     ),
     click.option(
+        "--sheet",
+        metavar="NAME",
+        help="The sheet of an .xlsx FILE to read (default: the first one Excel shows).",
+    ),
+    click.option(
         "--decimal-comma",
         is_flag=True,
         help="Number fields use ',' for decimals and may group thousands with '.' (1.234,5).",

@@ -24,7 +24,10 @@ _BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"))
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _ZIP = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")  # a local file, an empty one, spanned
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97-2003 .xls (and other Office files)
-_SAVE_AS_CSV = "open it in Excel and save it as CSV UTF-8 (File > Save As > CSV UTF-8)"
+_SAVE_AS_CSV = (
+    "closecsv reads CSV and .xlsx files: open it in Excel and save it as an Excel Workbook "
+    "(.xlsx), without a password, or as CSV UTF-8 (File > Save As)"
+)
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,7 @@ def to_utf8(raw: bytes, encoding: str | None, path: Path, warnings: list[str]) -
     kind = _container(raw, path)
     if kind:
         hint = _SAVE_AS_CSV if "workbook" in kind else "unzip it and give the CSV file inside"
-        raise InputError(f"{path} is {kind}, not a CSV file", hint=hint)
+        raise InputError(f"{path} is {kind}, not a CSV or .xlsx file", hint=hint)
     if encoding is None:
         encoding = bom_encoding(raw)
     if encoding is None:
@@ -152,12 +155,15 @@ def to_utf8(raw: bytes, encoding: str | None, path: Path, warnings: list[str]) -
 
 def _container(raw: bytes, path: Path) -> str:
     """What ``raw`` is if its first bytes say it is a workbook or an archive, else ''."""
-    if raw.startswith(_OLE):
-        return "an Excel 97-2003 workbook (.xls) or another Office document"
+    if raw.startswith(_OLE):  # a password-protected .xlsx is one of these too
+        return (
+            "an Excel 97-2003 workbook (.xls), a password-protected workbook or another "
+            "Office document"
+        )
     if not raw.startswith(_ZIP):
         return ""
-    if path.suffix.lower() in (".xlsx", ".xlsm") or b"xl/" in raw[:4096]:
-        return "an Excel workbook (.xlsx, a zip archive)"
+    if path.suffix.lower() in (".xlsx", ".xlsm", ".xlsb") or b"xl/" in raw[:4096]:
+        return "an Excel workbook closecsv cannot read (.xlsb, or not a whole .xlsx)"
     return "a zip archive"
 
 

@@ -41,6 +41,7 @@ from pathlib import Path
 from closecsv.close.client import CloseClient
 from closecsv.close.kinds import Kind
 from closecsv.close.schema import Schema
+from closecsv.files.inputs import check_sheet
 from closecsv.importing.dryrun import dry_run_in_slices
 from closecsv.importing.executor import ExecutionState, Executor, SendSettings
 from closecsv.importing.journal import Journal
@@ -74,6 +75,7 @@ def run_import(
     (:mod:`closecsv.importing.dryrun`): the same report, in bounded memory.
     """
     _check_targets(path, options)
+    check_sheet(path, options.sheet)
     start = RunStart.now(client.stats)
     settings = SendSettings.from_options(options)
     progress = progress or NullProgress()

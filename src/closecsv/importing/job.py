@@ -40,7 +40,7 @@ CONTINUABLE = ("limit", "on_ambiguous", "encoding", "delimiter")
 (``--type``, ``--timezone``, ``--date-format``, ``--multi-separator``, ``--clear-empty``,
 ``--status``, ``--default-region``, ``--raw``, and any option added later) is part of it."""
 FLAGS = {"type_ref": "--type", "kind": "the kind"}
-ADDED = ("key",)
+ADDED = ("key", "sheet")
 """Options added after journals of this format were first written: left out of a job's
 settings while not given, so such a journal still matches its own command line."""
 

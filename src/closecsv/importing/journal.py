@@ -31,7 +31,6 @@ before stays valid, so the same command resumes once there is room again.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import threading
 from collections.abc import Collection, Iterator, Mapping
@@ -44,7 +43,9 @@ from closecsv.errors import FatalError, InputError
 from closecsv.importing.group_commit import GroupCommit
 from closecsv.importing.job import Job, Known, changed_settings, match
 from closecsv.importing.journal_files import (
+    SIDE_FILES,
     check_not_linked,
+    connect,
     damaged,
     refuse_lost_journal,
     sent_rows,
@@ -53,7 +54,6 @@ from closecsv.importing.journal_files import (
 
 State = Literal["in_flight", "done", "failed", "unknown"]
 SCHEMA_VERSION = "2"
-SIDE_FILES = ("-journal", "-wal", "-shm")  # what SQLite may keep beside the journal
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -114,7 +114,7 @@ class Journal:
     def open(cls, path: Path, job: Job, organization: str | None = None) -> Journal:
         """Open (or create) the journal of ``job``, written against ``organization`` (the id
         of the API key's org; None: not checked)."""
-        conn = _connect(path)
+        conn = connect(path)
         journal = cls(path, conn, job)
         try:
             journal._claim(job, organization)
@@ -369,41 +369,3 @@ def _at(entry: Entry, row: int) -> Entry:
     if entry.row == row:
         return entry
     return Entry(row, *(getattr(entry, f) for f in Entry.__dataclass_fields__ if f != "row"))
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    check_not_linked(path, SIDE_FILES)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    except OSError as exc:
-        raise InputError(
-            f"cannot open the journal {path}: {exc.strerror or exc}",
-            hint="fix the permissions of the file and its folder and run the same command; "
-            "another --report-dir would start a new job, sending again any rows this journal "
-            "records as done",
-        ) from None
-    os.close(fd)
-    conn = sqlite3.connect(path, timeout=1.0, isolation_level=None, check_same_thread=False)
-    try:
-        conn.execute("PRAGMA locking_mode=EXCLUSIVE")
-        conn.execute("BEGIN IMMEDIATE")  # takes the exclusive lock now and keeps it
-        conn.execute("COMMIT")
-        conn.execute("PRAGMA journal_mode=DELETE")  # an old journal's WAL is folded in
-        conn.execute("PRAGMA synchronous=FULL")
-        checked = conn.execute("PRAGMA quick_check").fetchall()
-    except sqlite3.OperationalError as exc:
-        conn.close()
-        if "locked" not in str(exc):
-            raise damaged(path, exc) from None
-        raise InputError(
-            f"the journal {path} is in use by another closecsv run ({exc})",
-            hint="wait for the other run to finish; two runs of one job would send rows twice",
-        ) from None
-    except sqlite3.DatabaseError as exc:
-        conn.close()
-        raise damaged(path, exc) from None
-    if checked != [("ok",)]:
-        conn.close()
-        raise damaged(path, "; ".join(str(r[0]) for r in checked[:3]))
-    return conn

@@ -6,6 +6,7 @@ file and a next step that keeps the rows already done from being sent twice.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +18,8 @@ from closecsv.files.outputs import refuse_symlink
 from closecsv.importing.job import Job
 
 WROTE = ("created", "updated")
+
+SIDE_FILES = ("-journal", "-wal", "-shm")  # what SQLite may keep beside the journal
 
 
 def check_not_linked(path: Path, side_files: Sequence[str]) -> None:
@@ -100,3 +103,42 @@ def upgrade_v1(
     )
     cur.execute("DROP TABLE rows_v1")
     cur.execute("DROP TABLE temp.hashes")
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """The journal's connection: its own file (no symlink), locked for this run, checked."""
+    check_not_linked(path, SIDE_FILES)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    except OSError as exc:
+        raise InputError(
+            f"cannot open the journal {path}: {exc.strerror or exc}",
+            hint="fix the permissions of the file and its folder and run the same command; "
+            "another --report-dir would start a new job, sending again any rows this journal "
+            "records as done",
+        ) from None
+    os.close(fd)
+    conn = sqlite3.connect(path, timeout=1.0, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute("PRAGMA locking_mode=EXCLUSIVE")
+        conn.execute("BEGIN IMMEDIATE")  # takes the exclusive lock now and keeps it
+        conn.execute("COMMIT")
+        conn.execute("PRAGMA journal_mode=DELETE")  # an old journal's WAL is folded in
+        conn.execute("PRAGMA synchronous=FULL")
+        checked = conn.execute("PRAGMA quick_check").fetchall()
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        if "locked" not in str(exc):
+            raise damaged(path, exc) from None
+        raise InputError(
+            f"the journal {path} is in use by another closecsv run ({exc})",
+            hint="wait for the other run to finish; two runs of one job would send rows twice",
+        ) from None
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise damaged(path, exc) from None
+    if checked != [("ok",)]:
+        conn.close()
+        raise damaged(path, "; ".join(str(r[0]) for r in checked[:3]))
+    return conn

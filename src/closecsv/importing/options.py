@@ -39,6 +39,7 @@ class ImportOptions:
     delimiter: str = defaults.DELIMITER
     decimal_comma: bool = False  # "12,5" and "1.234,5" in number fields
     key: str | None = None  # rows without an id update the instance with this field's value
+    sheet: str | None = None  # the sheet of an .xlsx file (default: its first)
     settle_seconds: float = defaults.SETTLE_SECONDS  # how long a lost create may take to show
     slice_bytes: int = SLICE_BYTES  # a dry run of a bigger file goes a slice at a time
 

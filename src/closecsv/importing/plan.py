@@ -30,7 +30,8 @@ from closecsv.close.api import ReadApi
 from closecsv.close.kinds import LEAD_COLUMNS, Kind
 from closecsv.close.schema import FieldInfo, Schema, TypeInfo, suggest
 from closecsv.files.cells import unneutralise_expr
-from closecsv.files.csvio import READ_ERROR, ROW, CsvTable, read_table
+from closecsv.files.csvio import READ_ERROR, ROW, CsvTable
+from closecsv.files.inputs import read_input
 from closecsv.importing.headers import Columns, apply_map, check_headers, load_map
 from closecsv.importing.job import Job, job_settings, row_hashes
 from closecsv.importing.keys import KeyIndex, by_key
@@ -108,8 +109,12 @@ def build_plan(
     """Plan the import of ``path``; raises :class:`InputError` for file-level problems."""
     options.check()
     before = requests_made(client)
-    table = read_table(
-        path, encoding=options.encoding, delimiter=options.delimiter, limit=options.limit
+    table = read_input(
+        path,
+        encoding=options.encoding,
+        delimiter=options.delimiter,
+        limit=options.limit,
+        sheet=options.sheet,
     )
     planner = Planner(client, schema, kind, options)
     plan = planner.plan(table, planner.types_named(table))

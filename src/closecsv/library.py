@@ -6,6 +6,8 @@ defaults (both read :mod:`closecsv.defaults`), and returns what the command repo
 * :func:`import_file` / :func:`validate` -> an ``ImportReport`` (``exit_code``, ``failed``,
   ``counts()``, ``paths.results`` / ``paths.errors``, ``fatal``);
 * :func:`export` -> an ``ExportReport`` (``rows``, ``types``, ``out_dir``, ``summary()``);
+* :func:`sync` -> a ``SyncReport`` (``mode``, ``counts()``, ``types``, ``summary()``,
+  ``as_json()``);
 * :func:`schema`, :func:`template`, :func:`users`, :func:`leads` -> the data the CLI prints.
 
 ``api_key`` / ``api_url`` default to ``CLOSE_API_KEY`` / ``CLOSE_API_URL`` as the CLI's do.
@@ -20,68 +22,28 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from closecsv import defaults
 from closecsv.errors import ConfigError, InputError
+from closecsv.progress import CallbackProgress as _CallbackProgress
+from closecsv.progress import ProgressCallback
 
 if TYPE_CHECKING:
     from closecsv.close.client import CloseClient
     from closecsv.close.kinds import Kind
     from closecsv.close.schema import TypeInfo
     from closecsv.exporting.exporter import ExportReport
+    from closecsv.exporting.sync import SyncReport
     from closecsv.importing.options import ImportOptions
     from closecsv.importing.report import ImportReport
 
 PathArg = str | os.PathLike[str]
 Moment = str | date  # an ISO text, a date (midnight) or a datetime (naive: in ``timezone``)
-
-
-@dataclass(frozen=True)
-class ProgressEvent:
-    """One step of a run, given to the ``progress`` callback.
-
-    ``event`` is ``start`` (``total`` rows or instances expected, ``done`` already finished by
-    an earlier run), ``advance`` (``done`` more finished, with ``status``), ``resize`` (the
-    run turned out to have ``total``), ``note`` (``message``: a retry, a wait, a reconcile)
-    or ``close``.  Notes may come from the client's threads; the rest from one thread.
-    """
-
-    event: Literal["start", "advance", "resize", "note", "close"]
-    done: int = 0
-    total: int = 0
-    status: str | None = None
-    message: str | None = None
-
-
-ProgressCallback = Callable[[ProgressEvent], None]
-
-
-class _CallbackProgress:
-    """A :class:`closecsv.progress.Progress` that hands every step to a callback."""
-
-    def __init__(self, callback: ProgressCallback) -> None:
-        self._callback = callback
-
-    def start(self, total: int, already: int) -> None:
-        self._callback(ProgressEvent("start", done=already, total=total))
-
-    def advance(self, status: str, rows: int = 1) -> None:
-        self._callback(ProgressEvent("advance", done=rows, status=status))
-
-    def resize(self, total: int) -> None:
-        self._callback(ProgressEvent("resize", total=total))
-
-    def note(self, message: str) -> None:
-        self._callback(ProgressEvent("note", message=message))
-
-    def close(self) -> None:
-        self._callback(ProgressEvent("close"))
 
 
 @contextmanager
@@ -318,6 +280,50 @@ def export(
     shown = NullProgress() if progress is None else _CallbackProgress(progress)
     with _client(api_key, api_url, progress) as client:
         return run_export(
+            client,
+            Schema(client),
+            _kind(kind),
+            settings,
+            shown,
+            requests=lambda: client.stats.requests,
+        )
+
+
+def sync(
+    kind: str,
+    *,
+    to: PathArg,
+    types: str | Sequence[str] = (),
+    include_archived: bool = False,
+    format: str = defaults.SYNC_FORMAT,
+    multi_separator: str = defaults.MULTI_SEPARATOR,
+    raw: bool = False,
+    changes_dir: PathArg | None = None,
+    api_key: str | None = None,
+    api_url: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> SyncReport:
+    """``closecsv sync KIND --to DIR``: make ``to`` equal to a full export of the types
+    (the first run exports; later runs apply the changes of Close's event log).  A report
+    whose ``mode`` is ``fallback`` says why it exported everything (``reason``)."""
+    from closecsv.close.schema import Schema
+    from closecsv.exporting.sync import SyncOptions, check_options, run_sync
+    from closecsv.progress import NullProgress
+
+    _choice("format", format, ["csv", "parquet"])
+    settings = SyncOptions(
+        folder=Path(to),
+        type_refs=(types,) if isinstance(types, str) else tuple(types),
+        include_archived=include_archived,
+        format=format,  # type: ignore[arg-type]
+        separator=multi_separator,
+        raw=raw,
+        changes_dir=None if changes_dir is None else Path(changes_dir),
+    )
+    check_options(settings)
+    shown = NullProgress() if progress is None else _CallbackProgress(progress)
+    with _client(api_key, api_url, progress) as client:
+        return run_sync(
             client,
             Schema(client),
             _kind(kind),

@@ -220,6 +220,13 @@ SEARCH_BODY = {
     "include_counts": True,
 }
 WRITES = ("POST", "PUT", "DELETE")
+EVENT_QUERY = {
+    "object_type": "activity.custom_activity",
+    "action": "created",
+    "date_updated__gte": "2024-01-01T00:00:00+00:00",
+    "_limit": "10",
+    "_cursor": "eyJrIjogWyIiLCAwLCAiIl0sICJkIjogIm5leHQiLCAiZiI6IHt9LCAiYiI6IFtdfQ==",
+}
 
 # (method, path, query template, body template) for every route of the dispatcher
 ROUTES: list[tuple[str, str, dict[str, str], Any]] = [
@@ -252,6 +259,8 @@ ROUTES: list[tuple[str, str, dict[str, str], Any]] = [
     ("GET", f"custom_object/{OBJ['id']}/", {"_fields": "id,name"}, None),
     ("PUT", f"custom_object/{OBJ['id']}/", {}, OBJ_BODY),
     ("DELETE", f"custom_object/{OBJ['id']}/", {}, None),
+    ("GET", "event/", EVENT_QUERY, None),
+    ("GET", "event/ev_unknown/", {}, None),
 ]
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from closecsv.sandbox.errors import REQUIRED, field_error, not_found, validation
+from closecsv.sandbox.events import ACTIVITY, OBJECT, record
 from closecsv.sandbox.listing import (
     Request,
     date_filters,
@@ -130,7 +131,9 @@ def create_activity(req: Request) -> Obj:
         check_required(act, required_ids(state, typ))
     act["id"] = state.new_id("acti")
     state.put(ACTS, act)
-    return render_activity(state, act)
+    shown = render_activity(state, act)
+    record(req, ACTIVITY, act["id"], "created", lead_id=lead_id, data=shown)
+    return shown
 
 
 def _find(state: State, coll: str, oid: str) -> Obj:
@@ -156,8 +159,11 @@ def update_activity(req: Request, aid: str) -> Obj:
     if act["status"] == "published":
         check_required(act, required_ids(state, typ))
     act["date_updated"], act["updated_by"] = req.stamp(), req.user_id
+    before = render_activity(state, state.custom_activities[aid])
     state.put(ACTS, act)
-    return render_activity(state, act)
+    shown = render_activity(state, act)
+    record(req, ACTIVITY, aid, "updated", lead_id=act["lead_id"], data=shown, before=before)
+    return shown
 
 
 def get_activity(req: Request, aid: str) -> Obj:
@@ -166,8 +172,9 @@ def get_activity(req: Request, aid: str) -> Obj:
 
 
 def delete_activity(req: Request, aid: str) -> Obj:
-    _find(req.state, ACTS, aid)
+    lead_id = _find(req.state, ACTS, aid)["lead_id"]
     req.state.delete(ACTS, aid)
+    record(req, ACTIVITY, aid, "deleted", lead_id=lead_id, data=None)
     return {}
 
 
@@ -282,6 +289,7 @@ def create_object(req: Request) -> Obj:
     check_required(obj, required_ids(state, typ))
     obj["id"] = state.new_id("custobj")
     state.put(OBJS, obj)
+    record(req, OBJECT, obj["id"], "created", lead_id=lead_id, data=dict(obj))
     return obj
 
 
@@ -304,7 +312,9 @@ def update_object(req: Request, oid: str) -> Obj:
     apply_custom(obj, body, state, obj["lead_id"], typ)
     check_required(obj, required_ids(state, typ))
     obj["date_updated"], obj["updated_by"] = req.stamp(), req.user_id
+    before = state.custom_objects[oid]
     state.put(OBJS, obj)
+    record(req, OBJECT, oid, "updated", lead_id=obj["lead_id"], data=dict(obj), before=before)
     return obj
 
 
@@ -313,5 +323,6 @@ def get_object(req: Request, oid: str) -> Obj:
 
 
 def delete_object(req: Request, oid: str) -> None:
-    _find(req.state, OBJS, oid)
+    lead_id = _find(req.state, OBJS, oid)["lead_id"]
     req.state.delete(OBJS, oid)
+    record(req, OBJECT, oid, "deleted", lead_id=lead_id, data=None)

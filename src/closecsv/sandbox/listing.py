@@ -56,6 +56,8 @@ class Request:
     now: Callable[[], datetime]
     max_skip: int | None = None
     params: dict[str, str] = field(default_factory=dict)
+    request_id: str | None = None  # given on first use by the event log (events.py)
+    api_key_id: str | None = None
 
     def stamp(self) -> str:
         return iso(self.now())

@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from closecsv.sandbox import event_log
 from closecsv.sandbox import instances as ins
 from closecsv.sandbox import resources as res
 from closecsv.sandbox.errors import (
@@ -39,6 +40,7 @@ from closecsv.sandbox.errors import (
     not_found,
     unauthorized,
 )
+from closecsv.sandbox.ids import seed_id
 from closecsv.sandbox.limits import FaultPlan, RateLimiter
 from closecsv.sandbox.listing import Request
 from closecsv.sandbox.search import Searcher
@@ -82,6 +84,8 @@ def _routes(searcher: Searcher) -> list[tuple[re.Pattern[str], dict[str, Handler
             f"custom_object/{_ID}/",
             {"GET": ins.get_object, "PUT": ins.update_object, "DELETE": ins.delete_object},
         ),
+        ("event/", {"GET": event_log.list_events}),
+        (f"event/{_ID}/", {"GET": event_log.get_event}),
     ]
     return [(re.compile(pattern), methods) for pattern, methods in table]
 
@@ -207,11 +211,9 @@ class Dispatcher:
         fault = self.faults.draw(method)
         if fault is not None and fault[0] == "error":
             return json_response(fault[1], {"error": "Service temporarily unavailable."})
-        response = self._run(
-            handler,
-            args,
-            Request(method, rel, query, payload, self.state, self.owner, self.now, self.max_skip),
-        )
+        req = Request(method, rel, query, payload, self.state, self.owner, self.now, self.max_skip)
+        req.api_key_id = seed_id("api", self.api_key)  # a one-way digest, never the key
+        response = self._run(handler, args, req)
         # commit-then-drop: only a write that succeeded is dropped; a refusal is always answered
         response.drop_after = fault is not None and response.status < 400
         return response

@@ -37,6 +37,7 @@ COLLECTIONS = (
     "custom_activities",
     "object_types",
     "custom_objects",
+    "events",
 )
 
 _USERS = ((ADA, "Ada", "Lovelace", "ada"), (GRACE, "Grace", "Hopper", "grace"))

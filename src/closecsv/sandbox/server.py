@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -181,12 +181,14 @@ class Sandbox:
     ) -> None:
         self.state = State(None if data_path is None else Path(data_path), seed=seed)
         self.seed = seed
+        self.shift = timedelta(0)  # moved by advance_clock
+        wall = now or (lambda: datetime.now(UTC))
         self.dispatcher = Dispatcher(
             self.state,
             api_key=api_key,
             clock=clock,
             sleep=sleep,
-            now=now or (lambda: datetime.now(UTC)),
+            now=lambda: wall() + self.shift,
             rate_limit=rate_limit,
             latency_ms=latency_ms,
             fault_rate=fault_rate,
@@ -205,6 +207,14 @@ class Sandbox:
     def set_rate_limit(self, rps: float | None) -> None:
         """Change the rate limit while serving (``None``: no limit, no ``RateLimit`` header)."""
         self.dispatcher.set_rate_limit(rps)
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the sandbox's wall clock (timestamps, event times and retention) forward."""
+        self.shift += timedelta(seconds=seconds)
+
+    def set_merge_window(self, seconds: float) -> None:
+        """Set the event log's consolidation window (0: every write is its own event)."""
+        self.state.event_merge_seconds = seconds
 
     def set_trickle(self, ms: float) -> None:
         """Serve every body one byte per ``ms`` milliseconds from now on (0: at once)."""

@@ -42,6 +42,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from closecsv.sandbox.event_index import EVENTS, EventIndex
 from closecsv.sandbox.ids import Collections, Obj, runtime_id
 from closecsv.sandbox.indexes import Indexes
 from closecsv.sandbox.seed import COLLECTIONS, build_seed
@@ -63,6 +64,8 @@ class State:
         self._sorted: dict[str, list[tuple[str, str]]] = {}
         self._children: dict[str, defaultdict[str, set[str]]] = {}
         self.indexes = Indexes(lambda: self.collections)
+        self.event_index = EventIndex(lambda: self.collections[EVENTS])
+        self.event_merge_seconds = 10.0  # consolidation window of the event log (events.py)
         cols, org = build_seed()
         self.collections: Collections = cols
         self.meta: Obj = {"counter": 0, "org": org}
@@ -156,6 +159,7 @@ class State:
         self._index_child(coll, obj, remove=False)
         self._resort(coll, old, obj)
         self.indexes.changed(coll, old, obj)
+        self.event_index.changed(coll, old, obj)
         self._append({"op": "put", "coll": coll, "obj": obj, "counter": self.meta["counter"]})
 
     def delete(self, coll: str, oid: str) -> None:
@@ -165,6 +169,7 @@ class State:
         self._index_child(coll, old, remove=True)
         self._resort(coll, old, None)
         self.indexes.changed(coll, old, None)
+        self.event_index.changed(coll, old, None)
         self._append({"op": "del", "coll": coll, "id": oid})
 
     def put_many(self, coll: str, objs: list[Obj]) -> None:
@@ -268,6 +273,7 @@ class State:
     def _reindex(self) -> None:
         self._sorted.clear()
         self.indexes.reset()
+        self.event_index.reset()
         self._children = {c: defaultdict(set) for c in _BY_LEAD}
         for coll in _BY_LEAD:
             for obj in self.collections[coll].values():

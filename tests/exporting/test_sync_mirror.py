@@ -1,0 +1,102 @@
+"""``closecsv sync``: after any mix of creates, edits (of old and new instances), deletes and
+schema changes, the mirror equals a fresh full export, cell by cell, in both formats and for
+both kinds; and an incremental run costs what its changes cost."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from closecsv.close.client import CloseClient
+from closecsv.close.kinds import ACTIVITIES, OBJECTS, Kind
+from closecsv.sandbox import Sandbox
+from tests.helpers.clients import sandbox_client
+from tests.helpers.sync_org import Org, assert_mirror_is_export, sync
+from tests.helpers.transports import Counting
+
+
+@pytest.fixture
+def sb() -> Iterator[Sandbox]:
+    sandbox = Sandbox()
+    yield sandbox
+    sandbox.close()
+
+
+@pytest.fixture
+def counting(sb: Sandbox) -> Counting:
+    return Counting(sb.transport())
+
+
+@pytest.fixture
+def client(counting: Counting) -> Iterator[CloseClient]:
+    with sandbox_client(counting) as c:
+        yield c
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+@pytest.mark.parametrize("kind", [ACTIVITIES, OBJECTS], ids=["activities", "objects"])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_mirror_equals_a_fresh_export_after_random_changes(
+    sb: Sandbox, client: CloseClient, tmp_path: Path, fmt: str, kind: Kind, seed: int
+) -> None:
+    org = Org(sb, client, kind, seed)
+    folder = tmp_path / "mirror"
+    first = sync(client, kind, folder, format=fmt)
+    assert first.mode == "first"
+    assert_mirror_is_export(client, kind, folder, tmp_path / "x0", fmt)
+    for round_ in range(1, 4):
+        org.random_changes(12)
+        report = sync(client, kind, folder, format=fmt)
+        assert report.mode == "incremental"
+        assert not any(t.full for t in report.types)
+        assert_mirror_is_export(client, kind, folder, tmp_path / f"x{round_}", fmt)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_a_renamed_field_re_exports_its_type_and_only_it(
+    sb: Sandbox, client: CloseClient, tmp_path: Path, fmt: str
+) -> None:
+    org = Org(sb, client, ACTIVITIES, 3)
+    folder = tmp_path / "mirror"
+    sync(client, ACTIVITIES, folder, format=fmt)
+    org.random_changes(6)
+    org.rename_field("Support Ticket")
+    report = sync(client, ACTIVITIES, folder, format=fmt)
+    full = {t.type_name for t in report.types if t.full}
+    assert full == {"Support Ticket"}
+    assert_mirror_is_export(client, ACTIVITIES, folder, tmp_path / "x", fmt)
+
+
+def test_an_edit_then_a_delete_of_one_instance_is_a_delete(
+    sb: Sandbox, client: CloseClient, tmp_path: Path
+) -> None:
+    org = Org(sb, client, ACTIVITIES)
+    folder = tmp_path / "mirror"
+    sync(client, ACTIVITIES, folder)
+    old = sorted(org.instances())[0]
+    new = org.create()
+    org.edit(old)
+    org.edit(new)
+    org.delete(old)
+    report = sync(client, ACTIVITIES, folder)
+    assert report.counts()["deleted"] == 1
+    assert report.counts()["inserted"] == 1
+    assert_mirror_is_export(client, ACTIVITIES, folder, tmp_path / "x", "parquet")
+
+
+def test_a_run_without_changes_reads_only_the_schema_and_the_event_log(
+    sb: Sandbox, client: CloseClient, counting: Counting, tmp_path: Path
+) -> None:
+    folder = tmp_path / "mirror"
+    sync(client, ACTIVITIES, folder)
+    before = len(counting.calls)
+    report = sync(client, ACTIVITIES, folder)
+    calls = counting.calls[before:]
+    assert report.counts() == {"inserted": 0, "updated": 0, "deleted": 0, "rows": 5}
+    assert counting.count("event/") == 3  # one walk per action, one page each
+    assert sorted({path for _, path in calls}) == sorted(
+        {"me/", "custom_activity/", "event/"}
+        | {p for _, p in calls if p.startswith("custom_field_schema/")}
+    )

@@ -110,12 +110,17 @@ def read(path: Path, id_column: str) -> pl.DataFrame:
 
 
 def assert_mirror_is_export(
-    client: CloseClient, kind: Kind, folder: Path, out: Path, fmt: str
+    client: CloseClient, kind: Kind, folder: Path, out: Path, fmt: str, separator: str = ";"
 ) -> None:
     """Every file of a fresh full export equals the mirror's file of that type, cell by cell
     (rows compared by id: the order of rows is the route's), and the mirror has no other
     live file."""
-    run_export(client, Schema(client), kind, ExportOptions(out_dir=out, format=fmt, force=True))  # type: ignore[arg-type]
+    run_export(
+        client,
+        Schema(client),
+        kind,
+        ExportOptions(out_dir=out, format=fmt, force=True, separator=separator),
+    )  # type: ignore[arg-type]
     exported = load_manifest(out / "manifest.json")
     mirrored = load_manifest(folder / "manifest.json")
     live = [t for t in mirrored.types if t.note is None]

@@ -39,7 +39,13 @@ from closecsv.exporting.routes import lead_names
 from closecsv.exporting.sync_apply import TypeChanges, apply_changes, classify
 from closecsv.exporting.sync_events import OVERLAP, fetch_current, walk_events
 from closecsv.exporting.sync_finish import SyncReport, finish
-from closecsv.exporting.sync_full import diff_files, export_full, frame_rows, remove_staging
+from closecsv.exporting.sync_full import (
+    diff_files,
+    export_full,
+    frame_rows,
+    remove_leftovers,
+    remove_staging,
+)
 from closecsv.exporting.sync_run import Hook, Run, SyncOptions, TypeSync
 from closecsv.exporting.sync_state import (
     SyncKey,
@@ -74,6 +80,7 @@ def run_sync(
     if options.changes_dir is not None:
         prepare_out_dir(options.changes_dir, [], force=False)
     with folder_lock(folder):
+        remove_leftovers(folder)
         run = Run(api, schema, kind, options, folder, progress or NullProgress(), hook, utc_now())
         organization = UserDirectory(api).organization()
         prior, reason = _prior(folder, kind, organization, options.key(), run.now)

@@ -15,6 +15,7 @@ when the columns changed).
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Mapping
 from dataclasses import replace
@@ -54,6 +55,18 @@ def remove_staging(folder: Path) -> None:
     shutil.rmtree(folder / STAGING, ignore_errors=True)
 
 
+_LEFTOVER = re.compile(r"^\..+\.\d+-[0-9a-f]{8}\.part$")
+
+
+def remove_leftovers(folder: Path) -> None:
+    """What a killed run left: the staging folder and hidden ``.part`` files (the names
+    :class:`~closecsv.files.outputs.AtomicFile` gives), never a final name."""
+    remove_staging(folder)
+    for path in folder.iterdir():
+        if _LEFTOVER.match(path.name) and path.is_file() and not path.is_symlink():
+            path.unlink(missing_ok=True)
+
+
 def read_table(path: Path, parquet: bool) -> pl.DataFrame:
     """A mirror or export file as a frame (CSV: every cell as text, empty cells as "")."""
     if parquet:
@@ -83,8 +96,7 @@ def diff_files(
     changes.inserted = set(new_ids) - old_ids
     changes.updated = _updated(before, fresh, id_column) & old_ids
     changes.upsert_ids = [i for i in new_ids if i in changes.inserted or i in changes.updated]
-    wanted = pl.Series(changes.upsert_ids, dtype=pl.String())
-    return changes, fresh.filter(pl.col(id_column).is_in(wanted))
+    return changes, fresh.filter(pl.col(id_column).is_in(changes.upsert_ids))
 
 
 def _updated(before: pl.DataFrame, fresh: pl.DataFrame, id_column: str) -> set[str]:

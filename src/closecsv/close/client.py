@@ -104,6 +104,10 @@ USER_AGENT = f"closecsv/{__version__}"
 READ_ONLY_POSTS = frozenset({SEARCH_PATH})
 MAX_RATE_LIMIT_RETRIES = 50
 MAX_BODY_BYTES = 64 * MIB
+LONG_QUERY_CHARS = 1800
+"""A GET whose query would be longer goes as ``POST`` with ``x-http-method-override: GET``
+and the parameters in ``{"_params": {...}}``: Close documents that form for URLs past about
+2,000 characters (long ``id__in`` lists).  It is still a read: retried like a GET."""
 """The largest answer read: Close's pages are a few hundred KB at most."""
 CONNECT_TIMEOUT = 10.0
 
@@ -319,6 +323,12 @@ class CloseClient:
         """Send once and read the whole answer; network trouble becomes a :class:`Lost`."""
         query = dict(params) if params else None
         build = functools.partial(self._http.build_request, method, path, params=query, json=body)
+        if method == "GET" and query and len(str(httpx.QueryParams(query))) > LONG_QUERY_CHARS:
+            override = {"x-http-method-override": "GET"}
+            body = {"_params": query}
+            build = functools.partial(
+                self._http.build_request, "POST", path, json=body, headers=override
+            )
         limits = BodyLimits(deadline_at, self._deadline, self._max_body, self._clock)
         return exchange(self._http, build, limits, self._redact, write=write)
 

@@ -43,6 +43,7 @@ from closecsv.exporting.sync_full import (
     diff_files,
     export_full,
     frame_rows,
+    known_lead_names,
     remove_leftovers,
     remove_staging,
 )
@@ -81,8 +82,10 @@ def run_sync(
         prepare_out_dir(options.changes_dir, [], force=False)
     with folder_lock(folder):
         remove_leftovers(folder)
-        run = Run(api, schema, kind, options, folder, progress or NullProgress(), hook, utc_now())
-        organization = UserDirectory(api).organization()
+        shown = progress or NullProgress()
+        directory = UserDirectory(api)
+        run = Run(api, schema, kind, options, folder, shown, hook, utc_now(), directory)
+        organization = directory.organization()
         prior, reason = _prior(folder, kind, organization, options.key(), run.now)
         selected = select_types(schema, kind, options.type_refs, options.include_archived)
         run.types = _plan(run, selected, prior)
@@ -142,14 +145,14 @@ def _incremental(run: Run, prior: SyncState) -> None:
         return
     run.progress.note("reading Close's event log since the last run")
     ids = walk_events(run.api, run.kind, prior.started_at - OVERLAP)
-    run.events = ids.events
+    run.events, run.changed = ids.events, len(ids.touched | ids.deleted)
     run.hook("events")
     current = fetch_current(run.api, run.kind, ids.to_fetch, _fields(run.kind, targets.values()))
     run.fetched = len(current)
     run.hook("fetch")
     gone = ids.deleted | (set(ids.to_fetch) - {str(i["id"]) for i in current})
     mine = [i for i in current if str(i.get(run.kind.type_id_key)) in targets]
-    names = lead_names(run.api, {str(i.get("lead_id")) for i in mine}) if mine else {}
+    names = _lead_names(run, targets.values(), {str(i.get("lead_id")) for i in mine})
     for inst in mine:
         sync = targets[str(inst[run.kind.type_id_key])]
         flat, lead = run.flattener(sync), names.get(str(inst.get("lead_id")), "")
@@ -159,6 +162,15 @@ def _incremental(run: Run, prior: SyncState) -> None:
     for sync in targets.values():
         sync.changes.deleted = gone
         _rewrite(run, sync)
+
+
+def _lead_names(run: Run, types: Iterable[TypeSync], wanted: set[str]) -> dict[str, str]:
+    """Names of the leads of changed instances: from the mirror's rows where it has the lead
+    (no request; the name as of the lead's rows there), from Close for the others."""
+    files = [t.final for t in types]
+    names = known_lead_names(files, wanted, parquet=run.parquet, raw=run.options.raw)
+    missing = wanted - names.keys()
+    return {**names, **lead_names(run.api, missing)} if missing else names
 
 
 def _rewrite(run: Run, sync: TypeSync) -> None:

@@ -53,6 +53,7 @@ class SyncReport:
     mode: str  # first | incremental | fallback
     reason: str | None
     events: int = 0
+    changed: int = 0
     fetched: int = 0
     types: list[TypeResult] = field(default_factory=list)
     requests: int = 0
@@ -99,6 +100,7 @@ class SyncReport:
             "mode": self.mode,
             "fallback_reason": self.reason,
             "events": self.events,
+            "changed": self.changed,
             "fetched": self.fetched,
             "counts": self.counts(),
             "types": [vars(t) for t in self.types],
@@ -109,7 +111,7 @@ class SyncReport:
 
 def finish(run: Run, prior: SyncState | None, organization: str, report: SyncReport) -> None:
     """Steps 5 and 6 of :mod:`closecsv.exporting.sync` and the report's per-type lines."""
-    report.events, report.fetched = run.events, run.fetched
+    report.events, report.changed, report.fetched = run.events, run.changed, run.fetched
     done = [t for t in run.types if t.temp is not None]
     changes = _change_files(run, done) if run.options.changes_dir is not None else {}
     run.hook("changes")

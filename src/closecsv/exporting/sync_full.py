@@ -29,6 +29,7 @@ from closecsv.close.kinds import Kind
 from closecsv.close.schema import Schema
 from closecsv.exporting.exporter import ExportOptions, ExportReport, run_export
 from closecsv.exporting.sync_apply import TypeChanges
+from closecsv.files.cells import unneutralise
 from closecsv.progress import Progress
 
 STAGING = ".sync-staging"
@@ -133,3 +134,22 @@ def date_span(path: Path, parquet: bool) -> Mapping[str, Any]:
         "date_created_min": None if row[0] is None else row[0].isoformat(timespec="microseconds"),
         "date_created_max": None if row[1] is None else row[1].isoformat(timespec="microseconds"),
     }
+
+
+def known_lead_names(
+    files: list[Path], wanted: set[str], *, parquet: bool, raw: bool
+) -> dict[str, str]:
+    """``{lead id: lead_name}`` for the ``wanted`` leads that rows of ``files`` hold."""
+    if not wanted or not files:
+        return {}
+    columns = ["lead_id", "lead_name"]
+    if parquet:
+        scans = [pl.scan_parquet(f).select(columns) for f in files]
+    else:
+        scans = [pl.scan_csv(f, infer_schema=False).select(columns) for f in files]
+    ids = pl.Series(sorted(wanted), dtype=pl.String()).implode()
+    found = pl.concat(scans).filter(pl.col("lead_id").is_in(ids)).unique("lead_id").collect()
+    pairs = zip(found["lead_id"].to_list(), found["lead_name"].to_list(), strict=True)
+    if parquet or raw:
+        return {str(i): str(n or "") for i, n in pairs}
+    return {str(i): unneutralise(str(n or "")) for i, n in pairs}

@@ -74,10 +74,12 @@ class Run:
     progress: Progress
     hook: Hook
     now: datetime
+    directory: UserDirectory
     types: list[TypeSync] = field(default_factory=list)
     users: dict[str, str] | None = None
     route: str = "org"
     events: int = 0
+    changed: int = 0  # distinct instances the events name
     fetched: int = 0
 
     @property
@@ -87,7 +89,7 @@ class Run:
     def flattener(self, sync: TypeSync) -> Flattener:
         if sync.flattener is None:
             if self.users is None:
-                self.users = dict(UserDirectory(self.api).users().email_by_id)
+                self.users = dict(self.directory.users().email_by_id)
             opts = self.options
             sync.flattener = Flattener(
                 sync.info, self.users, separator=opts.separator, raw=opts.raw

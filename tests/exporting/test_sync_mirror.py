@@ -100,3 +100,21 @@ def test_a_run_without_changes_reads_only_the_schema_and_the_event_log(
         {"me/", "custom_activity/", "event/"}
         | {p for _, p in calls if p.startswith("custom_field_schema/")}
     )
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_changes_the_last_run_applied_are_not_changes_again(
+    sb: Sandbox, client: CloseClient, tmp_path: Path, fmt: str
+) -> None:
+    """The walk starts minutes before the last run (Close's advice): those events come
+    again, and their instances, unchanged since, are neither counted nor written as changes."""
+    org = Org(sb, client, ACTIVITIES, 4)
+    folder, changes = tmp_path / "mirror", tmp_path / "changes"
+    sync(client, ACTIVITIES, folder, format=fmt)
+    org.edit(sorted(org.instances())[0])
+    org.create()
+    assert sync(client, ACTIVITIES, folder, format=fmt).counts()["updated"] == 1
+    again = sync(client, ACTIVITIES, folder, format=fmt, changes_dir=changes)
+    assert again.events == 2
+    assert again.counts() == {"inserted": 0, "updated": 0, "deleted": 0, "rows": 6}
+    assert list(changes.iterdir()) == []

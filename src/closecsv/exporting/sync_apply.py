@@ -42,6 +42,20 @@ class TypeChanges:
     inserted: set[str] = field(default_factory=set)  # filled by apply
     updated: set[str] = field(default_factory=set)
     removed: set[str] = field(default_factory=set)
+    same: set[str] = field(default_factory=set)  # in the file already, with this very row
+
+    def changed_rows(self) -> list[tuple[str, Any]]:
+        """``(_op, row)`` of the inserts and updates (rows that were already so are left out)."""
+        ops = [
+            ("insert" if i in self.inserted else "update", row)
+            for i, row in zip(self.upsert_ids, self.upserts, strict=True)
+            if i not in self.same
+        ]
+        return ops
+
+    @property
+    def any(self) -> bool:
+        return bool(self.inserted or self.updated or self.removed)
 
 
 def apply_changes(
@@ -59,6 +73,7 @@ def _apply_csv(
     old: Path, changes: TypeChanges, columns: list[str], id_column: str
 ) -> tuple[int, Path]:
     drop = changes.deleted | set(changes.upsert_ids)
+    new_rows = dict(zip(changes.upsert_ids, changes.upserts, strict=True))
     sink = CsvSink(old, columns)
     try:
         with old.open(encoding="utf-8", newline="") as handle:
@@ -71,7 +86,7 @@ def _apply_csv(
                 if row[at] not in drop:
                     sink.write([row])
                 else:
-                    _seen(changes, row[at])
+                    _seen(changes, row[at], row == new_rows.get(row[at]))
         sink.write(changes.upserts)
         return sink.rows, sink.target.finish()
     except BaseException:
@@ -79,12 +94,13 @@ def _apply_csv(
         raise
 
 
-def _seen(changes: TypeChanges, instance_id: str) -> None:
-    """``instance_id`` was in the old file: a changed one is an update, a deleted one removed."""
+def _seen(changes: TypeChanges, instance_id: str, same: bool) -> None:
+    """``instance_id`` was in the old file: deleted, updated, or fetched again unchanged (an
+    event of the overlap already applied by the last run)."""
     if instance_id in changes.deleted:
         changes.removed.add(instance_id)
     else:
-        changes.updated.add(instance_id)
+        (changes.same if same else changes.updated).add(instance_id)
 
 
 def _apply_parquet(
@@ -94,11 +110,14 @@ def _apply_parquet(
     scan = pl.scan_parquet(old)
     if dict(scan.collect_schema()) != schema:
         raise ValueError(f"{old.name}: columns differ from the type's")
-    present = scan.filter(pl.col(id_column).is_in(drop)).select(id_column).collect()
-    for instance_id in present.get_column(id_column).to_list():
-        _seen(changes, str(instance_id))
+    present = scan.filter(pl.col(id_column).is_in(drop)).collect()
+    rows = pl.DataFrame(changes.upserts, schema=schema, orient="row")
+    new_hashes = dict(zip(rows.get_column(id_column).to_list(), rows.hash_rows(), strict=True))
+    seen = zip(present.get_column(id_column).to_list(), present.hash_rows(), strict=True)
+    for instance_id, digest in seen:
+        _seen(changes, str(instance_id), new_hashes.get(instance_id) == digest)
     kept = scan.filter(~pl.col(id_column).is_in(drop))
-    fresh = pl.DataFrame(changes.upserts, schema=schema, orient="row").lazy()
+    fresh = rows.lazy()
     target = AtomicFile(old)
     try:
         pl.concat([kept, fresh]).sink_parquet(
@@ -113,7 +132,7 @@ def _apply_parquet(
 
 def classify(changes: TypeChanges) -> None:
     """After :func:`apply_changes`: upserts not seen in the old file are inserts."""
-    changes.inserted = set(changes.upsert_ids) - changes.updated
+    changes.inserted = set(changes.upsert_ids) - changes.updated - changes.same
 
 
 def replace_all(moves: Sequence[tuple[Path, Path]]) -> None:
@@ -127,16 +146,13 @@ def write_change_file(
     type_name: str, schema: dict[str, pl.DataType] | None,
 ) -> int:  # fmt: skip
     """Write one type's change file (see the module docstring); its row count."""
-    ops = ["insert" if i in changes.inserted else "update" for i in changes.upsert_ids]
+    pairs = changes.changed_rows()
+    ops, upserts = [op for op, _ in pairs], [row for _, row in pairs]
     deletes = sorted(changes.removed)
     if schema is None:
-        return _changes_csv(
-            path, changes.upserts, ops, deletes, columns, id_column, type_column, type_name
-        )
+        return _changes_csv(path, upserts, ops, deletes, columns, id_column, type_column, type_name)
     full = {OP: pl.String(), **schema}
-    rows: list[dict[str, Any]] = [
-        {OP: op, **row} for op, row in zip(ops, changes.upserts, strict=True)
-    ]
+    rows: list[dict[str, Any]] = [{OP: op, **row} for op, row in pairs]
     rows += [{OP: "delete", id_column: i, type_column: type_name} for i in deletes]
     frame = pl.DataFrame(rows, schema=full, orient="row") if rows else pl.DataFrame(schema=full)
     target = AtomicFile(path)

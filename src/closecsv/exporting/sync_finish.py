@@ -219,6 +219,8 @@ def _change_files(run: Run, done: list[TypeSync]) -> dict[str, str]:
     names: dict[str, str] = {}
     for sync in done:
         assert sync.temp is not None
+        if not sync.changes.any:
+            continue  # no change file for a type without changes
         path = run.options.changes_dir / stamped(sync.final.name, stamp)
         schema = dict(pl.read_parquet_schema(sync.temp)) if run.parquet else None
         kind = run.kind

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import settings
 
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
-from tests.helpers.clock import FakeClock
+from tests.helpers.clock import FakeClock, FakeWallClock
 from tests.helpers.import_cli import Cli
 
 
@@ -27,6 +27,12 @@ def _clear_close_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def fake_clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture
+def fake_wall_clock() -> FakeWallClock:
+    """A wall clock for ``Sandbox(now=...)``: timestamps, event times and retention follow it."""
+    return FakeWallClock()
 
 
 @pytest.fixture

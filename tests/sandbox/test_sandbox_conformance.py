@@ -46,7 +46,7 @@ def test_unknown_routes_answer_404_with_an_error_string(api: httpx.Client) -> No
 
 def test_known_route_with_wrong_method_is_405(api: httpx.Client) -> None:
     assert api.delete("lead/").status_code == 405
-    assert api.post("custom_activity/", json={}).status_code == 405
+    assert api.put("custom_activity/", json={}).status_code == 405
 
 
 def test_invalid_json_body_is_a_400_with_error(api: httpx.Client) -> None:

@@ -3,7 +3,9 @@ consolidation, the privacy rule, persistence (docs/SANDBOX.md, "Event log")."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,8 +20,8 @@ OBJ = "custom_object"
 
 
 @pytest.fixture
-def wall() -> FakeWallClock:
-    return FakeWallClock()
+def wall(fake_wall_clock: FakeWallClock) -> FakeWallClock:
+    return fake_wall_clock
 
 
 @pytest.fixture
@@ -217,3 +219,196 @@ def test_get_one_event(api: httpx.Client, org: Org) -> None:
     event = events(api, object_type=ACT, action="created")[0]
     assert api.get(f"event/{event['id']}/").json() == event
     assert api.get("event/ev_nothing/").status_code == 404
+
+
+def walk(api: httpx.Client, query: dict[str, Any], cursor_key: str) -> list[list[str]]:
+    """Pages of object ids, following ``cursor_key`` from the first page to the end."""
+    pages, answer = [], api.get("event/", params=query).json()
+    while True:
+        pages.append([e["object_id"] for e in answer["data"]])
+        if answer[cursor_key] is None:
+            return pages
+        answer = api.get("event/", params={**query, "_cursor": answer[cursor_key]}).json()
+
+
+def test_a_cursor_walk_over_120_events_both_ways(
+    api: httpx.Client, org: Org, wall: FakeWallClock
+) -> None:
+    made = []
+    for n in range(120):
+        made.append(org.activity(f"T-{n}")["id"])
+        wall.advance(1)
+    query = {"object_type": ACT, "action": "created"}
+    first = api.get("event/", params=query).json()
+    assert first["cursor_previous"] is None and first["cursor_next"] is not None
+    pages = walk(api, query, "cursor_next")
+    assert [len(p) for p in pages] == [50, 50, 20]
+    assert [oid for p in pages for oid in p] == made[::-1]
+    # from the oldest page back up to the newest
+    last = api.get("event/", params=query).json()
+    while last["cursor_next"] is not None:
+        last = api.get("event/", params={**query, "_cursor": last["cursor_next"]}).json()
+    back, answer = [], last
+    while answer["cursor_previous"] is not None:
+        answer = api.get("event/", params={**query, "_cursor": answer["cursor_previous"]}).json()
+        back.append([e["object_id"] for e in answer["data"]])
+    assert [len(p) for p in back] == [50, 50]
+    assert [oid for p in reversed(back) for oid in p] == made[::-1][:100]
+
+
+def test_a_walk_to_older_events_ignores_events_written_after_it_started(
+    api: httpx.Client, org: Org, wall: FakeWallClock
+) -> None:
+    made = []
+    for n in range(70):
+        made.append(org.activity(f"T-{n}")["id"])
+        wall.advance(1)
+    query = {"object_type": ACT, "action": "created"}
+    first = api.get("event/", params=query).json()
+    for n in range(5):
+        org.activity(f"late-{n}")
+        wall.advance(1)
+    rest = walk(api, {**query, "_cursor": first["cursor_next"]}, "cursor_next")
+    seen = [e["object_id"] for e in first["data"]] + [oid for p in rest for oid in p]
+    assert seen == made[::-1]
+    # the walk back up from there does reach the new events
+    second = api.get("event/", params={**query, "_cursor": first["cursor_next"]}).json()
+    newer = api.get("event/", params={**query, "_cursor": second["cursor_previous"]}).json()
+    assert [e["object_id"] for e in newer["data"]] == made[::-1][:50]
+    assert newer["cursor_previous"] is not None  # the five written since
+
+
+def test_a_cursor_needs_the_same_filters_and_keeps_the_date_bounds(
+    api: httpx.Client, org: Org, wall: FakeWallClock
+) -> None:
+    for n in range(60):
+        org.activity(f"T-{n}")
+        wall.advance(1)
+    since = events(api, object_type=ACT, action="created")[4]["date_updated"]
+    query = {"object_type": ACT, "action": "created", "date_updated__gte": since, "_limit": 4}
+    first = api.get("event/", params=query).json()
+    wrong = api.get("event/", params={"object_type": ACT, "action": "updated",
+                                      "_cursor": first["cursor_next"]})  # fmt: skip
+    assert wrong.status_code == 400 and "_cursor" in wrong.json()["field-errors"]
+    garbage = api.get("event/", params={**query, "_cursor": "not-a-cursor"})
+    assert garbage.status_code == 400 and "_cursor" in garbage.json()["field-errors"]
+    plain = {"object_type": ACT, "action": "created", "_limit": 4}
+    second = api.get("event/", params={**plain, "_cursor": first["cursor_next"]}).json()
+    assert len(second["data"]) == 1 and second["cursor_next"] is None  # 55 events are older
+
+
+def test_quick_successive_writes_to_one_object_are_consolidated(
+    api: httpx.Client, org: Org, wall: FakeWallClock
+) -> None:
+    act = org.activity("T-1")
+    wall.advance(3)
+    org.edit(act["id"], "T-2")
+    wall.advance(3)
+    latest = org.edit(act["id"], "T-3")
+    (created,) = events(api, object_type=ACT, object_id=act["id"])
+    assert created["action"] == "created" and created["data"] == latest
+    assert created["date_created"] == act["date_created"]
+    assert created["date_updated"] == latest["date_updated"]
+    wall.advance(30)  # past the window: a new event, which absorbs the next quick edit
+    org.edit(act["id"], "T-4")
+    wall.advance(2)
+    api.put(f"activity/custom/{act['id']}/", json={"status": "draft"})
+    updated, _ = events(api, object_type=ACT, object_id=act["id"])
+    assert updated["action"] == "updated"
+    assert {org.ticket, "status"} <= set(updated["changed_fields"])
+    assert updated["previous_data"][org.ticket] == "T-3"
+    assert updated["previous_data"]["status"] == "published"
+    assert updated["data"]["status"] == "draft" and updated["data"][org.ticket] == "T-4"
+    wall.advance(1)
+    assert api.delete(f"activity/custom/{act['id']}/").status_code == 200
+    actions = [e["action"] for e in events(api, object_type=ACT, object_id=act["id"])]
+    assert actions == ["deleted", "updated", "created"]  # a delete is never folded
+
+
+def test_consolidation_can_be_turned_off(
+    api: httpx.Client, sb: Sandbox, org: Org, wall: FakeWallClock
+) -> None:
+    sb.set_merge_window(0)
+    act = org.activity("T-1")
+    wall.advance(1)
+    org.edit(act["id"], "T-2")
+    actions = [e["action"] for e in events(api, object_type=ACT, object_id=act["id"])]
+    assert actions == ["updated", "created"]
+
+
+def test_events_older_than_30_days_are_gone(
+    api: httpx.Client, sb: Sandbox, org: Org, wall: FakeWallClock
+) -> None:
+    old = org.activity("old")
+    event = events(api, object_type=ACT, action="created")[0]
+    wall.advance(29 * 86400)
+    assert [e["id"] for e in events(api, object_type=ACT, action="created")] == [event["id"]]
+    wall.advance(86400)
+    assert events(api, object_type=ACT, action="created") == []
+    assert api.get(f"event/{event['id']}/").status_code == 404
+    org.activity("new")
+    assert event["id"] not in sb.state.collections["events"]
+    assert api.get(f"activity/custom/{old['id']}/").status_code == 200  # only the log forgets
+
+
+def test_advance_clock_moves_the_sandboxs_time(org: Org, sb: Sandbox, wall: FakeWallClock) -> None:
+    before = org.activity("a")["date_created"]
+    sb.advance_clock(31 * 86400)
+    after = org.activity("b")["date_created"]
+    assert after[:10] == "2026-04-01" and before[:10] == "2026-03-01"
+
+
+def test_data_is_hidden_from_non_admins_after_an_hour(
+    api: httpx.Client, sb: Sandbox, org: Org, wall: FakeWallClock
+) -> None:
+    act = org.activity("T-1")
+    grace = next(u["id"] for u in api.get("user/").json()["data"] if u["first_name"] == "Grace")
+    sb.set_key_user(grace)
+    assert events(api, object_type=ACT, action="created")[0]["data"] == act
+    wall.advance(3601)
+    hidden = events(api, object_type=ACT, action="created")[0]
+    assert hidden["data"] is None and hidden["previous_data"] is None
+    assert hidden["object_id"] == act["id"]
+    sb.set_key_user(act["user_id"])  # Ada, an admin, still sees it
+    assert events(api, object_type=ACT, action="created")[0]["data"] == act
+
+
+def test_events_survive_a_restart_and_old_data_files_still_load(
+    tmp_path: Path, wall: FakeWallClock, client_for: Callable[..., httpx.Client]
+) -> None:
+    path = tmp_path / "org.json"
+    with Sandbox(path, now=wall) as first, client_for(first) as api:
+        Org(api).activity("kept")
+        logged = events(api, object_type=ACT, action="created")
+    crashed = Sandbox(path, now=wall)  # reopened from the snapshot; then written, not closed
+    with client_for(crashed) as api:
+        assert events(api, object_type=ACT, action="created") == logged
+        wall.advance(60)
+        Org(api).activity("after")
+    crashed.state._close_log()  # killed: no compaction
+    with Sandbox(path, now=wall) as replayed, client_for(replayed) as api:  # log replayed
+        assert len(events(api, object_type=ACT, action="created")) == 2
+    blob = json.loads(path.read_text())
+    del blob["collections"]["events"]  # a file written before the sandbox had an event log
+    path.write_text(json.dumps(blob))
+    with Sandbox(path, now=wall) as old, client_for(old) as api:
+        assert events(api, object_type=ACT, action="created") == []
+        Org(api).activity("new")
+        assert len(events(api, object_type=ACT, action="created")) == 1
+
+
+def test_an_event_consolidated_during_a_walk_moves_to_the_top_and_is_not_seen_twice(
+    api: httpx.Client, org: Org, wall: FakeWallClock
+) -> None:
+    made = []
+    for n in range(70):
+        made.append(org.activity(f"T-{n}")["id"])
+        wall.advance(0.1)  # all 70 within the 10 s window
+    query = {"object_type": ACT, "action": "created"}
+    first = api.get("event/", params=query).json()
+    org.edit(made[0], "edited")  # folds into its (not yet walked) created event
+    rest = walk(api, {**query, "_cursor": first["cursor_next"]}, "cursor_next")
+    seen = [e["object_id"] for e in first["data"]] + [oid for p in rest for oid in p]
+    assert seen == made[::-1][:-1]  # the oldest moved above where the walk started
+    top = events(api, **query)[0]
+    assert top["object_id"] == made[0] and top["data"][org.ticket] == "edited"

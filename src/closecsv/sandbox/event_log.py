@@ -26,7 +26,7 @@ from typing import Any
 
 from closecsv.sandbox.errors import field_error, not_found, validation
 from closecsv.sandbox.event_index import EVENTS, Key
-from closecsv.sandbox.events import cutoff, render
+from closecsv.sandbox.events import expired, expired_count, render
 from closecsv.sandbox.listing import Request, date_filters, int_param
 
 Obj = dict[str, Any]
@@ -125,7 +125,7 @@ def _walk(
     newer ones oldest first."""
     state = req.state
     keys, events = state.event_index.keys(), state.collections[EVENTS]
-    floor = bisect.bisect_left(keys, (cutoff(req.now()), -1, ""))
+    floor = expired_count(keys, req.now())
     if older:
         indexes: Iterable[int] = range(bisect.bisect_left(keys, start) - 1, floor - 1, -1)
     else:
@@ -183,6 +183,6 @@ def list_events(req: Request) -> Obj:
 
 def get_event(req: Request, eid: str) -> Obj:
     event = req.state.collections[EVENTS].get(eid)
-    if event is None or event["date_updated"] < cutoff(req.now()):
+    if event is None or expired(event, req.now()):
         raise not_found(f"Event {eid} not found.")
     return render(req, event)

@@ -31,7 +31,7 @@ import bisect
 from datetime import datetime, timedelta
 from typing import Any
 
-from closecsv.sandbox.event_index import EVENTS
+from closecsv.sandbox.event_index import EVENTS, Key
 from closecsv.sandbox.ids import iso, seed_id
 from closecsv.sandbox.listing import Request
 from closecsv.sandbox.state import State
@@ -42,6 +42,7 @@ RETENTION = timedelta(days=30)
 PRIVATE_AFTER = timedelta(hours=1)
 ACTIVITY = "activity.custom_activity"
 OBJECT = "custom_object"
+_LAST_SEQ = 2**63  # above any event's seq
 
 
 def diff(before: Obj, after: Obj) -> tuple[list[str], Obj]:
@@ -50,16 +51,19 @@ def diff(before: Obj, after: Obj) -> tuple[list[str], Obj]:
     return changed, {k: before.get(k) for k in changed}
 
 
-def cutoff(now: datetime) -> str:
-    """The oldest ``date_updated`` still kept."""
-    return iso(now - RETENTION)
+def expired(event: Obj, now: datetime) -> bool:
+    return bool(event["date_updated"] <= iso(now - RETENTION))
+
+
+def expired_count(keys: list[Key], now: datetime) -> int:
+    """How many of the sorted event keys are past retention (they come first)."""
+    return bisect.bisect_right(keys, (iso(now - RETENTION), _LAST_SEQ, ""))
 
 
 def _prune(state: State, now: datetime) -> None:
     """Remove the events past retention (the oldest end of the index)."""
-    keys, oldest = state.event_index.keys(), cutoff(now)
-    expired = [key[2] for key in keys[: bisect.bisect_left(keys, (oldest, -1, ""))]]
-    for eid in expired:
+    keys = state.event_index.keys()
+    for eid in [key[2] for key in keys[: expired_count(keys, now)]]:
         state.delete(EVENTS, eid)
 
 

@@ -231,8 +231,13 @@ def list_activities(req: Request) -> Obj:
     def render(act: Obj) -> Obj:
         return render_activity(state, act)
 
+    id_in = req.ids("id__in")
     if lead_ids is not None:
         source = _lead_activities(req, lead_ids)
+    elif id_in is not None:  # looked up by id, not found by a walk over every activity
+        created = date_filters(req, "date_created")
+        acts = (state.custom_activities.get(a) for a in set(id_in))
+        source = iter(sort_newest(a for a in acts if a and in_range(a["date_created"], created)))
     else:
         created = date_filters(req, "date_created")
         if match is None:

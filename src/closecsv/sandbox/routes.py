@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hmac
 import json
 import logging
@@ -28,7 +29,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from closecsv.sandbox import event_log
+from closecsv.sandbox import event_log, lead_writes, type_writes
 from closecsv.sandbox import instances as ins
 from closecsv.sandbox import resources as res
 from closecsv.sandbox.errors import (
@@ -60,7 +61,8 @@ def _routes(searcher: Searcher) -> list[tuple[re.Pattern[str], dict[str, Handler
         (f"user/{_ID}/", {"GET": res.get_user}),
         (f"organization/{_ID}/", {"GET": res.get_organization}),
         ("lead/", {"GET": res.list_leads}),
-        (f"lead/{_ID}/", {"GET": res.get_lead}),
+        ("lead/merge/", {"POST": lead_writes.merge_leads}),
+        (f"lead/{_ID}/", {"GET": res.get_lead, "DELETE": lead_writes.delete_lead}),
         ("contact/", {"GET": res.list_contacts}),
         (f"contact/{_ID}/", {"GET": res.get_contact}),
         ("data/search/", {"POST": searcher.handle}),
@@ -87,14 +89,27 @@ def _routes(searcher: Searcher) -> list[tuple[re.Pattern[str], dict[str, Handler
         ("event/", {"GET": event_log.list_events}),
         (f"event/{_ID}/", {"GET": event_log.get_event}),
     ]
+    writes = dict(type_writes.schema_routes(_ID))  # schema changes: the same paths, more methods
+    table = [(p, {**methods, **writes.pop(p, {})}) for p, methods in table] + list(writes.items())
     return [(re.compile(pattern), methods) for pattern, methods in table]
 
 
 _STATUS = {("POST", "custom_object/"): 201, ("DELETE", "custom_object/"): 204}
+_STATUS.update({(m, p): s for p in ("custom_activity/", "custom_object_type/",
+                                    "custom_field/custom_object_type/")
+                for m, s in (("POST", 201), ("DELETE", 204))})  # fmt: skip
 
 
 def _status(method: str, path: str) -> int:
-    return _STATUS.get((method, path.split("/")[0] + "/"), 200)
+    parts = path.split("/")
+    two = _STATUS.get((method, "/".join(parts[:2]) + "/"))
+    return two or _STATUS.get((method, parts[0] + "/"), 200)
+
+
+@functools.lru_cache(maxsize=8)
+def _key_id(key: str) -> str:
+    """The events' ``api_key_id``: a one-way digest of the key, never the key."""
+    return seed_id("api", key)
 
 
 def _no_constant(name: str) -> Any:
@@ -212,7 +227,7 @@ class Dispatcher:
         if fault is not None and fault[0] == "error":
             return json_response(fault[1], {"error": "Service temporarily unavailable."})
         req = Request(method, rel, query, payload, self.state, self.owner, self.now, self.max_skip)
-        req.api_key_id = seed_id("api", self.api_key)  # a one-way digest, never the key
+        req.api_key_id = _key_id(self.api_key)
         response = self._run(handler, args, req)
         # commit-then-drop: only a write that succeeded is dropped; a refusal is always answered
         response.drop_after = fault is not None and response.status < 400

@@ -212,6 +212,10 @@ class Sandbox:
         """Move the sandbox's wall clock (timestamps, event times and retention) forward."""
         self.shift += timedelta(seconds=seconds)
 
+    def set_key_user(self, user_id: str) -> None:
+        """Make the key belong to another active user (e.g. one who is not an admin)."""
+        self.dispatcher.owner = user_id
+
     def set_merge_window(self, seconds: float) -> None:
         """Set the event log's consolidation window (0: every write is its own event)."""
         self.state.event_merge_seconds = seconds

@@ -5,17 +5,19 @@ Storage design
 ``data_path`` (the ``--data`` file) holds a JSON snapshot::
 
     {"format": "closecsv-sandbox/1", "meta": {"counter": 17, "org": {...}},
-     "collections": {"users": {id: obj}, "leads": {...}, ...}}
+     "collections": {"users": {id: obj}, "leads": {...}, ..., "events": {...}}}
+
+(``events`` is the event log, events.py; a file written before it existed loads with none.)
 
 Beside it, ``<data_path>.log`` is an append-only JSON-lines log of mutations, one line per
 write (``{"op": "put", "coll": "custom_activities", "obj": {...}, "counter": 18}`` or
-``{"op": "del", "coll": ..., "id": ...}``), flushed and fsynced before the API answers, so a
-write the API confirmed survives a kill.  A write costs one small append, not a rewrite of a
-100k-object snapshot.  On open the snapshot is read, the log replayed (a torn last line from a
-crash is ignored) and, if the log held anything, the two are compacted into a new snapshot
-(written to a temporary file and renamed) with an empty log; :meth:`State.close` compacts
-again if anything was written.  A missing file is created
-from :func:`seed.build_seed`.
+``{"op": "del", "coll": ..., "id": ...}``), flushed at once and fsynced once per request
+before the API answers, so a write the API confirmed survives a kill.  A write costs one small
+append, not a rewrite of a 100k-object snapshot.  On open the snapshot is read, the log
+replayed (a torn last line from a crash is ignored) and, if the log held anything, the two are
+compacted into a new snapshot (written to a temporary file and renamed) with an empty log;
+:meth:`State.close` compacts again if anything was written.  A missing file is created from
+:func:`seed.build_seed`.
 
 Concurrency: one re-entrant lock (:attr:`State.lock`); the dispatcher holds it for the whole of
 a request's work, so every request sees and leaves a consistent org.  It also runs each
@@ -60,6 +62,7 @@ class State:
         self.data_path = data_path
         self._log: Any = None
         self._dirty = False
+        self._unsynced = False
         self._undo: list[tuple[str, str, Obj | None]] | None = None
         self._sorted: dict[str, list[tuple[str, str]]] = {}
         self._children: dict[str, defaultdict[str, set[str]]] = {}
@@ -134,6 +137,8 @@ class State:
                 raise
             finally:
                 self._undo = outer
+                if outer is None:
+                    self._sync_log()  # one fsync per request, before it is answered
             if outer is not None:  # nested: the outer block may still undo these
                 outer.extend(undo)
 
@@ -256,7 +261,14 @@ class State:
         self._dirty = True
         self._log.write(json.dumps(entry, separators=(",", ":")) + "\n")
         self._log.flush()
-        os.fsync(self._log.fileno())
+        self._unsynced = True
+        if self._undo is None:  # outside a request; inside one, atomic() syncs at its end
+            self._sync_log()
+
+    def _sync_log(self) -> None:
+        if self._unsynced and self._log is not None:
+            os.fsync(self._log.fileno())
+        self._unsynced = False
 
     def _close_log(self) -> None:
         if self._log is not None:

@@ -118,3 +118,27 @@ def test_changes_the_last_run_applied_are_not_changes_again(
     assert again.events == 2
     assert again.counts() == {"inserted": 0, "updated": 0, "deleted": 0, "rows": 6}
     assert list(changes.iterdir()) == []
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+@pytest.mark.parametrize("kind", [ACTIVITIES, OBJECTS], ids=["activities", "objects"])
+def test_lead_deletes_merges_and_schema_changes_through_the_api_are_followed(
+    sb: Sandbox, client: CloseClient, tmp_path: Path, fmt: str, kind: Kind
+) -> None:
+    org = Org(sb, client, kind, 11)
+    folder = tmp_path / "mirror"
+    first_type = "Discovery Call" if kind is ACTIVITIES else "Deal"
+    sync(client, kind, folder, format=fmt)
+    org.random_changes(8)
+    org.merge_leads()
+    org.delete_lead()
+    report = sync(client, kind, folder, format=fmt)
+    assert not any(t.full for t in report.types)
+    assert report.counts()["deleted"] > 0
+    assert_mirror_is_export(client, kind, folder, tmp_path / "x1", fmt)
+    for n, change in enumerate((org.add_field, org.rename_field_by_api, org.remove_field)):
+        change(first_type)
+        org.random_changes(5)
+        report = sync(client, kind, folder, format=fmt)
+        assert {t.type_name for t in report.types if t.full} == {first_type}
+        assert_mirror_is_export(client, kind, folder, tmp_path / f"x{n + 2}", fmt)

@@ -6,6 +6,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+import httpx
 import polars as pl
 
 from closecsv.close.client import CloseClient
@@ -15,7 +16,7 @@ from closecsv.exporting.exporter import ExportOptions, run_export
 from closecsv.exporting.sync import SyncOptions, SyncReport, run_sync
 from closecsv.exporting.sync_run import Hook
 from closecsv.files.json_files import load_manifest
-from closecsv.sandbox import Sandbox
+from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
 
 
 class Org:
@@ -86,6 +87,46 @@ class Org:
         field_id = self._text_field(type_id)
         assert field_id is not None
         self.sb.state.fields[field_id]["name"] += " (renamed)"
+
+    def _field_path(self) -> str:
+        return (
+            "custom_field/activity/"
+            if self.kind is ACTIVITIES
+            else "custom_field/custom_object_type/"
+        )
+
+    def add_field(self, type_name: str) -> str:
+        """A schema change through the API: a new text field on the type."""
+        body = {self.kind.type_id_key: self.type_id(type_name), "name": "Added", "type": "text"}
+        return str(self.client.post(self._field_path(), body)["id"])
+
+    def remove_field(self, type_name: str) -> None:
+        """A schema change through the API: the type's first own text field deleted."""
+        field_id = self._text_field(self.type_id(type_name))
+        assert field_id is not None
+        self.client.delete(f"{self._field_path()}{field_id}/")
+
+    def rename_field_by_api(self, type_name: str) -> None:
+        field_id = self._text_field(self.type_id(type_name))
+        assert field_id is not None
+        self.client.put(f"{self._field_path()}{field_id}/", {"name": "Renamed"})
+
+    def leads_with_instances(self) -> list[str]:
+        return sorted({str(i["lead_id"]) for i in self.instances().values()})
+
+    def delete_lead(self) -> str:
+        """A lead with instances deleted: Close logs a deleted event for each of them."""
+        lead = self.rng.choice(self.leads_with_instances())
+        self.client.delete(f"lead/{lead}/")
+        return lead
+
+    def merge_leads(self) -> None:
+        """One lead with instances merged into another: its instances move (updated events)."""
+        source = self.rng.choice(self.leads_with_instances())
+        destination = self.rng.choice(sorted(set(self.sb.state.leads) - {source}))
+        body = {"source": source, "destination": destination}
+        with httpx.Client(transport=self.sb.transport(), auth=(SANDBOX_API_KEY, "")) as raw:
+            raw.post("http://sb.test/api/v1/lead/merge/", json=body).raise_for_status()
 
     def type_id(self, name: str) -> str:
         types = (

@@ -86,19 +86,20 @@ def test_an_edit_then_a_delete_of_one_instance_is_a_delete(
     assert_mirror_is_export(client, ACTIVITIES, folder, tmp_path / "x", "parquet")
 
 
-def test_a_run_without_changes_reads_only_the_schema_and_the_event_log(
+def test_a_run_without_changes_reads_only_the_type_list_and_the_event_log(
     sb: Sandbox, client: CloseClient, counting: Counting, tmp_path: Path
 ) -> None:
+    """Six requests however many types: the key's organization, the type list, the shared
+    fields (the field lists are not read while the type list shows no change), one event page
+    per action."""
     folder = tmp_path / "mirror"
     sync(client, ACTIVITIES, folder)
     before = len(counting.calls)
     report = sync(client, ACTIVITIES, folder)
-    calls = counting.calls[before:]
     assert report.counts() == {"inserted": 0, "updated": 0, "deleted": 0, "rows": 5}
-    assert counting.count("event/") == 3  # one walk per action, one page each
-    assert sorted({path for _, path in calls}) == sorted(
-        {"me/", "custom_activity/", "event/"}
-        | {p for _, p in calls if p.startswith("custom_field_schema/")}
+    assert sorted(counting.calls[before:]) == sorted(
+        [("GET", "me/"), ("GET", "custom_activity/"), ("GET", "custom_field/shared/")]
+        + [("GET", "event/")] * 3
     )
 
 
@@ -142,3 +143,15 @@ def test_lead_deletes_merges_and_schema_changes_through_the_api_are_followed(
         report = sync(client, kind, folder, format=fmt)
         assert {t.type_name for t in report.types if t.full} == {first_type}
         assert_mirror_is_export(client, kind, folder, tmp_path / f"x{n + 2}", fmt)
+
+
+def test_a_renamed_shared_field_re_exports_every_type_that_has_it(
+    sb: Sandbox, client: CloseClient, tmp_path: Path
+) -> None:
+    folder = tmp_path / "mirror"
+    sync(client, ACTIVITIES, folder)
+    region = next(f for f in sb.state.fields.values() if f["name"] == "Region")
+    region["name"] = "Sales Region"
+    report = sync(client, ACTIVITIES, folder)
+    assert {t.type_name for t in report.types if t.full} == {"Discovery Call", "Support Ticket"}
+    assert_mirror_is_export(client, ACTIVITIES, folder, tmp_path / "x", "parquet")

@@ -31,10 +31,11 @@ from pathlib import Path
 
 from closecsv.close.api import SearchApi
 from closecsv.close.kinds import Kind
-from closecsv.close.schema import Schema, TypeInfo
+from closecsv.close.schema import Schema
+from closecsv.close.shapes import TypeEntry
 from closecsv.close.users import UserDirectory
 from closecsv.errors import ConfigError
-from closecsv.exporting.exporter import select_types, utc_now
+from closecsv.exporting.exporter import utc_now
 from closecsv.exporting.routes import lead_names
 from closecsv.exporting.sync_apply import TypeChanges, apply_changes, classify
 from closecsv.exporting.sync_events import OVERLAP, fetch_current, walk_events
@@ -56,6 +57,7 @@ from closecsv.exporting.sync_state import (
     load_state,
     unusable,
 )
+from closecsv.exporting.sync_types import Listings, read_types, saved_info, select_entries
 from closecsv.files.outputs import file_names, prepare_out_dir
 from closecsv.progress import NullProgress, Progress
 
@@ -87,8 +89,13 @@ def run_sync(
         run = Run(api, schema, kind, options, folder, shown, hook, utc_now(), directory)
         organization = directory.organization()
         prior, reason = _prior(folder, kind, organization, options.key(), run.now)
-        selected = select_types(schema, kind, options.type_refs, options.include_archived)
-        run.types = _plan(run, selected, prior)
+        entries, listings = read_types(api, schema, kind)
+        selected = select_entries(
+            schema, kind, entries, options.type_refs, options.include_archived
+        )
+        pairs = [(e.id, e.name if e.name is not None else e.id) for e in selected]
+        names = file_names(pairs, options.format)
+        run.types = [_plan_type(run, e, folder / names[e.id], listings, prior) for e in selected]
         if prior is not None:
             run.route = prior.route
             _incremental(run, prior)
@@ -119,23 +126,27 @@ def _prior(
     return (None, why) if why else (state, None)
 
 
-def _plan(run: Run, selected: list[TypeInfo], prior: SyncState | None) -> list[TypeSync]:
-    names = file_names([(t.id, t.name) for t in selected], run.options.format)
-    plan: list[TypeSync] = []
-    for info in selected:
-        final = run.folder / names[info.id]
-        before = prior.types.get(info.id) if prior is not None else None
-        same = (
-            before is not None
-            and not before.gone
-            and [tuple(f) for f in before.fields] == field_signature(info)
-            and before.file == final.name
-            and final.is_file()
-        )
-        sync = TypeSync(info, final, full=not same)
-        sync.rows = before.rows if before is not None else 0
-        plan.append(sync)
-    return plan
+def _plan_type(
+    run: Run, entry: TypeEntry, final: Path, listings: Listings, prior: SyncState | None
+) -> TypeSync:
+    """Incremental when the last run synced the type with the same fields (seen from the type
+    list when it can be, see :mod:`closecsv.exporting.sync_types`) into the same file, which
+    is still there; full otherwise."""
+    before = prior.types.get(entry.id) if prior is not None else None
+    listing = listings.get(entry.id, [])
+    usable = (
+        before is not None and not before.gone and before.file == final.name and final.is_file()
+    )
+    if usable and before is not None and before.listing == listing:
+        info = saved_info(run.kind, entry, before)
+    else:
+        info = run.schema.type_info(run.kind, entry)
+    same = (
+        usable and before is not None and [tuple(f) for f in before.fields] == field_signature(info)
+    )
+    sync = TypeSync(info, final, full=not same, listing=listing)
+    sync.rows = before.rows if before is not None else 0
+    return sync
 
 
 def _incremental(run: Run, prior: SyncState) -> None:

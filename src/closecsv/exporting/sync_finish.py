@@ -180,6 +180,7 @@ def _type_state(run: Run, sync: TypeSync) -> TypeState:
         rows=sync.rows,
         columns=_columns(sync.final, run.parquet),
         fields=field_signature(sync.info),
+        listing=sync.listing,
     )
 
 

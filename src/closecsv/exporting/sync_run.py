@@ -16,7 +16,7 @@ from closecsv.close.users import UserDirectory
 from closecsv.exporting.exporter import ExportOptions
 from closecsv.exporting.rows import Flattener
 from closecsv.exporting.sync_apply import TypeChanges
-from closecsv.exporting.sync_state import SyncKey
+from closecsv.exporting.sync_state import FieldSig, SyncKey
 from closecsv.progress import Progress
 
 Hook = Callable[[str], None]
@@ -62,6 +62,7 @@ class TypeSync:
     temp: Path | None = None
     rows: int = 0
     flattener: Flattener | None = None
+    listing: list[FieldSig] = field(default_factory=list)
 
 
 @dataclass

@@ -65,6 +65,7 @@ class TypeState(_Model):
     rows: int
     columns: list[str]
     fields: list[FieldSig]
+    listing: list[FieldSig] = []  # what the type list says of its fields (sync_types)
     gone: bool = False  # archived or removed: the file was left as it was
 
 

@@ -141,3 +141,16 @@ def test_bad_options_exit_2_before_any_request(cli: Cli, tmp_path: Path) -> None
     assert empty.exit_code == 2
     assert "--multi-separator must not be empty" in empty.stderr
     assert sum(cli.sandbox.dispatcher.status_counts.values()) == 0
+
+
+def test_a_first_sync_never_replaces_files_it_did_not_write(cli: Cli, tmp_path: Path) -> None:
+    mirror = tmp_path / "m"
+    mirror.mkdir()
+    (mirror / "Discovery_Call.parquet").write_text("someone's file")
+    result = cli("sync", "activities", "--to", str(mirror))
+    assert result.exit_code == 2
+    assert (
+        "already holds Discovery_Call.parquet, which closecsv sync did not write" in result.stderr
+    )
+    assert (mirror / "Discovery_Call.parquet").read_text() == "someone's file"
+    assert not (mirror / "sync_state.json").exists()

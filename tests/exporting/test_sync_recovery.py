@@ -87,12 +87,13 @@ def test_a_run_killed_at_any_stage_leaves_a_mirror_the_next_run_completes(
     assert not (folder / ".sync-staging").exists()
 
 
+@pytest.mark.parametrize("stage", ["replace", "manifest"])
 def test_a_first_run_killed_before_its_state_is_a_full_export_again(
-    sb: Sandbox, client: CloseClient, tmp_path: Path
+    sb: Sandbox, client: CloseClient, tmp_path: Path, stage: str
 ) -> None:
     folder = tmp_path / "mirror"
     with pytest.raises(Killed):
-        sync(client, ACTIVITIES, folder, hook=kill_at("manifest"))
+        sync(client, ACTIVITIES, folder, hook=kill_at(stage))
     assert not (folder / STATE_FILE).exists()
     assert sync(client, ACTIVITIES, folder).mode == "first"
     assert_mirror_is_export(client, ACTIVITIES, folder, tmp_path / "x", "parquet")

@@ -34,7 +34,7 @@ from closecsv.close.kinds import Kind
 from closecsv.close.schema import Schema
 from closecsv.close.shapes import TypeEntry
 from closecsv.close.users import UserDirectory
-from closecsv.errors import ConfigError
+from closecsv.errors import ConfigError, InputError
 from closecsv.exporting.exporter import utc_now
 from closecsv.exporting.routes import lead_names
 from closecsv.exporting.sync_apply import TypeChanges, apply_changes, classify
@@ -50,6 +50,7 @@ from closecsv.exporting.sync_full import (
 )
 from closecsv.exporting.sync_run import Hook, Run, SyncOptions, TypeSync
 from closecsv.exporting.sync_state import (
+    LOCK_FILE,
     SyncKey,
     SyncState,
     field_signature,
@@ -58,7 +59,7 @@ from closecsv.exporting.sync_state import (
     unusable,
 )
 from closecsv.exporting.sync_types import Listings, read_types, saved_info, select_entries
-from closecsv.files.outputs import file_names, prepare_out_dir
+from closecsv.files.outputs import MANIFEST, file_names, prepare_out_dir
 from closecsv.progress import NullProgress, Progress
 
 __all__ = ["SyncOptions", "SyncReport", "run_sync"]
@@ -82,6 +83,7 @@ def run_sync(
     folder = prepare_out_dir(options.folder, [], force=False)
     if options.changes_dir is not None:
         prepare_out_dir(options.changes_dir, [], force=False)
+    ours = (folder / LOCK_FILE).exists() or (folder / MANIFEST).exists()  # synced here before
     with folder_lock(folder):
         remove_leftovers(folder)
         shown = progress or NullProgress()
@@ -96,6 +98,8 @@ def run_sync(
         pairs = [(e.id, e.name if e.name is not None else e.id) for e in selected]
         names = file_names(pairs, options.format)
         run.types = [_plan_type(run, e, folder / names[e.id], listings, prior) for e in selected]
+        if not ours:
+            _refuse_foreign_files(folder, [folder / n for n in names.values()])
         if prior is not None:
             run.route = prior.route
             _incremental(run, prior)
@@ -220,6 +224,17 @@ def _full(run: Run) -> None:
         changes, rows = diff_files(sync.final, sync.temp, run.kind.id_column, run.parquet)
         changes.upserts = frame_rows(rows, run.parquet) if run.options.changes_dir else []
         sync.changes = changes
+
+
+def _refuse_foreign_files(folder: Path, finals: list[Path]) -> None:
+    """A first run never replaces files that a sync did not write (a folder a sync has used
+    holds its lock file from the first run on, even one killed before its manifest)."""
+    taken = [p.name for p in finals if p.exists() or p.is_symlink()]
+    if taken:
+        raise InputError(
+            f"{folder} already holds {', '.join(taken)}, which closecsv sync did not write",
+            hint="give sync a folder of its own (new or empty), e.g. --to mirror/",
+        )
 
 
 def check_options(options: SyncOptions) -> None:

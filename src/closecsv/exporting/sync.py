@@ -51,6 +51,7 @@ from closecsv.exporting.sync_full import (
 from closecsv.exporting.sync_run import Hook, Run, SyncOptions, TypeSync
 from closecsv.exporting.sync_state import (
     LOCK_FILE,
+    STATE_FILE,
     SyncKey,
     SyncState,
     field_signature,
@@ -91,6 +92,8 @@ def run_sync(
         run = Run(api, schema, kind, options, folder, shown, hook, utc_now(), directory)
         organization = directory.organization()
         prior, reason = _prior(folder, kind, organization, options.key(), run.now)
+        if prior is None and reason is None and ours:
+            reason = f"{folder / STATE_FILE} is missing (a sync wrote into this folder before)"
         entries, listings = read_types(api, schema, kind)
         selected = select_entries(
             schema, kind, entries, options.type_refs, options.include_archived

@@ -412,3 +412,22 @@ def test_an_event_consolidated_during_a_walk_moves_to_the_top_and_is_not_seen_tw
     assert seen == made[::-1][:-1]  # the oldest moved above where the walk started
     top = events(api, **query)[0]
     assert top["object_id"] == made[0] and top["data"][org.ticket] == "edited"
+
+
+def test_date_updated_bounds_are_exact(api: httpx.Client, org: Org, wall: FakeWallClock) -> None:
+    made = []
+    for n in range(3):
+        made.append(org.activity(f"T-{n}")["id"])
+        wall.advance(60)
+    stamps = [e["date_updated"] for e in events(api, object_type=ACT, action="created")][::-1]
+    both = {"object_type": ACT, "action": "created"}
+
+    def ids(**bounds: str) -> list[str]:
+        return [e["object_id"] for e in events(api, **both, **bounds)]
+
+    assert ids(date_updated__gt=stamps[0], date_updated__lte=stamps[2]) == [made[2], made[1]]
+    assert ids(date_updated__gte=stamps[1], date_updated__lt=stamps[2]) == [made[1]]
+    assert ids(date_updated__gte=stamps[0][:10]) == made[::-1]  # a date: midnight UTC
+    assert ids(date_updated__lt=stamps[0]) == []
+    bad = api.get("event/", params={**both, "date_updated__gte": "yesterday"})
+    assert bad.status_code == 400 and "date_updated__gte" in bad.json()["field-errors"]

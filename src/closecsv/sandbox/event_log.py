@@ -20,13 +20,12 @@ import binascii
 import bisect
 import itertools
 import json
-import operator
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from closecsv.sandbox.errors import field_error, not_found, validation
 from closecsv.sandbox.event_index import EVENTS, Key
-from closecsv.sandbox.events import expired, expired_count, render
+from closecsv.sandbox.events import LAST_SEQ, expired, expired_count, render
 from closecsv.sandbox.listing import Request, date_filters, int_param
 
 Obj = dict[str, Any]
@@ -53,7 +52,6 @@ SUPPORTED: frozenset[frozenset[str]] = frozenset(
     )
 ) | {frozenset()}
 MAX_LIMIT = 50
-_CMP = {"ge": operator.ge, "gt": operator.gt, "le": operator.le, "lt": operator.lt}
 _TOP: Key = ("\U0010ffff", 0, "")
 
 
@@ -111,11 +109,8 @@ def _limit(req: Request) -> int:
     return min(limit, MAX_LIMIT)
 
 
-def _matches(event: Obj, filters: dict[str, str], bounds: Bounds) -> bool:
-    stamp = event["date_updated"]
-    return all(event.get(k) == v for k, v in filters.items()) and all(
-        _CMP[op](stamp, value) for op, value in bounds
-    )
+def _matches(event: Obj, filters: dict[str, str]) -> bool:
+    return all(event.get(k) == v for k, v in filters.items())
 
 
 def _walk(
@@ -125,14 +120,31 @@ def _walk(
     newer ones oldest first."""
     state = req.state
     keys, events = state.event_index.keys(), state.collections[EVENTS]
-    floor = expired_count(keys, req.now())
+    lo, hi = _window(keys, bounds)
+    lo = max(lo, expired_count(keys, req.now()))
     if older:
-        indexes: Iterable[int] = range(bisect.bisect_left(keys, start) - 1, floor - 1, -1)
+        indexes: Iterable[int] = range(min(bisect.bisect_left(keys, start), hi) - 1, lo - 1, -1)
     else:
-        indexes = range(max(bisect.bisect_right(keys, start), floor), len(keys))
+        indexes = range(max(bisect.bisect_right(keys, start), lo), hi)
     for n in indexes:
-        if _matches(events[keys[n][2]], filters, bounds):
+        if _matches(events[keys[n][2]], filters):
             yield keys[n]
+
+
+def _window(keys: list[Key], bounds: Bounds) -> tuple[int, int]:
+    """The index range of the sorted keys within the ``date_updated`` bounds."""
+    lo, hi = 0, len(keys)
+    for op, stamp in bounds:
+        below, above = (stamp, -1, ""), (stamp, LAST_SEQ, "")
+        if op == "ge":
+            lo = max(lo, bisect.bisect_left(keys, below))
+        elif op == "gt":
+            lo = max(lo, bisect.bisect_right(keys, above))
+        elif op == "le":
+            hi = min(hi, bisect.bisect_right(keys, above))
+        else:
+            hi = min(hi, bisect.bisect_left(keys, below))
+    return lo, hi
 
 
 def _exists(req: Request, older: bool, start: Key, filters: dict[str, str], bounds: Bounds) -> bool:

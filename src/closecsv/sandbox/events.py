@@ -42,7 +42,7 @@ RETENTION = timedelta(days=30)
 PRIVATE_AFTER = timedelta(hours=1)
 ACTIVITY = "activity.custom_activity"
 OBJECT = "custom_object"
-_LAST_SEQ = 2**63  # above any event's seq
+LAST_SEQ = 2**63  # above any event's seq
 
 
 def diff(before: Obj, after: Obj) -> tuple[list[str], Obj]:
@@ -57,7 +57,7 @@ def expired(event: Obj, now: datetime) -> bool:
 
 def expired_count(keys: list[Key], now: datetime) -> int:
     """How many of the sorted event keys are past retention (they come first)."""
-    return bisect.bisect_right(keys, (iso(now - RETENTION), _LAST_SEQ, ""))
+    return bisect.bisect_right(keys, (iso(now - RETENTION), LAST_SEQ, ""))
 
 
 def _prune(state: State, now: datetime) -> None:

@@ -224,8 +224,11 @@ def _full(run: Run) -> None:
     run.route = report.route
     for sync in full:
         sync.temp, sync.rows = files[sync.info.id]
-        changes, rows = diff_files(sync.final, sync.temp, run.kind.id_column, run.parquet)
-        changes.upserts = frame_rows(rows, run.parquet) if run.options.changes_dir else []
+        wanted = run.options.changes_dir is not None
+        changes, rows = diff_files(
+            sync.final, sync.temp, run.kind.id_column, run.parquet, rows=wanted
+        )
+        changes.upserts = frame_rows(rows, run.parquet) if wanted else []
         sync.changes = changes
 
 

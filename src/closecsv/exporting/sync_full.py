@@ -77,12 +77,17 @@ def read_table(path: Path, parquet: bool) -> pl.DataFrame:
 
 
 def diff_files(
-    old: Path | None, new: Path, id_column: str, parquet: bool
+    old: Path | None, new: Path, id_column: str, parquet: bool, *, rows: bool = True
 ) -> tuple[TypeChanges, pl.DataFrame]:
     """What changed from ``old`` to ``new`` (see the module docstring), and ``new``'s rows of
-    the inserts and updates (for a change file)."""
-    fresh = read_table(new, parquet)
+    the inserts and updates (for a change file; without ``rows``, a type with no old file
+    reads only the ids of the new one)."""
     changes = TypeChanges()
+    if not rows and (old is None or not old.exists()):
+        ids = _ids(new, id_column, parquet)
+        changes.inserted, changes.upsert_ids = set(ids), ids
+        return changes, pl.DataFrame()
+    fresh = read_table(new, parquet)
     if old is None or not old.exists():
         changes.inserted = set(fresh.get_column(id_column).to_list())
         changes.upsert_ids = fresh.get_column(id_column).to_list()
@@ -98,6 +103,11 @@ def diff_files(
     changes.updated = _updated(before, fresh, id_column) & old_ids
     changes.upsert_ids = [i for i in new_ids if i in changes.inserted or i in changes.updated]
     return changes, fresh.filter(pl.col(id_column).is_in(changes.upsert_ids))
+
+
+def _ids(path: Path, id_column: str, parquet: bool) -> list[str]:
+    scan = pl.scan_parquet(path) if parquet else pl.scan_csv(path, infer_schema=False)
+    return [str(i) for i in scan.select(id_column).collect().get_column(id_column).to_list()]
 
 
 def _updated(before: pl.DataFrame, fresh: pl.DataFrame, id_column: str) -> set[str]:

@@ -155,3 +155,18 @@ def test_a_renamed_shared_field_re_exports_every_type_that_has_it(
     report = sync(client, ACTIVITIES, folder)
     assert {t.type_name for t in report.types if t.full} == {"Discovery Call", "Support Ticket"}
     assert_mirror_is_export(client, ACTIVITIES, folder, tmp_path / "x", "parquet")
+
+
+def test_changes_to_types_outside_the_selection_are_ignored(
+    sb: Sandbox, client: CloseClient, tmp_path: Path
+) -> None:
+    org = Org(sb, client, ACTIVITIES, 6)
+    folder, only = tmp_path / "mirror", ("Support Ticket",)
+    sync(client, ACTIVITIES, folder, type_refs=only)
+    org.random_changes(15)
+    report = sync(client, ACTIVITIES, folder, type_refs=only)
+    assert [t.type_name for t in report.types] == ["Support Ticket"]
+    assert sorted(p.name for p in folder.iterdir() if p.suffix == ".parquet") == [
+        "Support_Ticket.parquet"
+    ]
+    assert_mirror_is_export(client, ACTIVITIES, folder, tmp_path / "x", "parquet", types=only)

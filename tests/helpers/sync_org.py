@@ -151,7 +151,13 @@ def read(path: Path, id_column: str) -> pl.DataFrame:
 
 
 def assert_mirror_is_export(
-    client: CloseClient, kind: Kind, folder: Path, out: Path, fmt: str, separator: str = ";"
+    client: CloseClient,
+    kind: Kind,
+    folder: Path,
+    out: Path,
+    fmt: str,
+    separator: str = ";",
+    types: tuple[str, ...] = (),
 ) -> None:
     """Every file of a fresh full export equals the mirror's file of that type, cell by cell
     (rows compared by id: the order of rows is the route's), and the mirror has no other
@@ -160,7 +166,7 @@ def assert_mirror_is_export(
         client,
         Schema(client),
         kind,
-        ExportOptions(out_dir=out, format=fmt, force=True, separator=separator),
+        ExportOptions(out_dir=out, format=fmt, force=True, separator=separator, type_refs=types),
     )  # type: ignore[arg-type]
     exported = load_manifest(out / "manifest.json")
     mirrored = load_manifest(folder / "manifest.json")

@@ -162,6 +162,27 @@ def test_export_takes_datetimes_a_type_name_and_a_lead_query_dict(
     assert frame["custom.Reference Code"].to_list() == ["D-IN"]
 
 
+def test_sync_returns_its_report_and_follows_a_change(
+    org: tuple[Sandbox, str], tmp_path: Path
+) -> None:
+    sb, url = org
+    key = {"api_url": url, "api_key": SANDBOX_API_KEY}
+    first = closecsv.sync("activities", to=tmp_path / "m", format="csv", **key)
+    assert (first.mode, first.counts()["rows"]) == ("first", 5)
+    gone = sorted(sb.state.custom_activities)[0]
+    sb.handle("DELETE", f"/api/v1/activity/custom/{gone}/", {}, _auth(), b"")
+    second = closecsv.sync("activities", to=str(tmp_path / "m"), format="csv", **key)
+    assert (second.mode, second.counts()["deleted"]) == ("incremental", 1)
+    with pytest.raises(closecsv.ConfigError, match="--multi-separator must not be empty"):
+        closecsv.sync("activities", to=tmp_path / "m", multi_separator="", **key)
+
+
+def _auth() -> dict[str, str]:
+    import base64
+
+    return {"authorization": "Basic " + base64.b64encode(f"{SANDBOX_API_KEY}:".encode()).decode()}
+
+
 def test_schema_template_and_users_return_what_the_cli_prints(
     org: tuple[Sandbox, str], tmp_path: Path
 ) -> None:

@@ -20,9 +20,10 @@ from closecsv.importing.options import ImportOptions
 
 CLI_ONLY = {"help", "quiet", "json"}  # rendering: the API returns data and prints nothing
 API_ONLY = {"api_key", "api_url", "progress"}  # group options / the callback
-RENAMED = {("export", "type"): "types"}  # --type is repeatable: the API takes a list
+RENAMED = {("export", "type"): "types", ("sync", "type"): "types"}  # repeatable: a list
 ARGUMENTS = {"import": ["activities", __file__], "validate": ["objects", __file__]}  # required
 ARGUMENTS["export"] = ["activities"]
+ARGUMENTS["sync"] = ["activities", "--to", "mirror"]
 
 
 def cli_defaults(command: str) -> dict[str, Any]:
@@ -32,8 +33,8 @@ def cli_defaults(command: str) -> dict[str, Any]:
     ctx = cmd.make_context(command, list(ARGUMENTS.get(command, [])))  # click consumes it
     found: dict[str, Any] = {}
     for param in cmd.params:
-        if not isinstance(param, click.Option) or not param.expose_value:
-            continue
+        if not isinstance(param, click.Option) or not param.expose_value or param.required:
+            continue  # a required option has no default to compare
         name = max(param.opts, key=len).lstrip("-").replace("-", "_")
         if name not in CLI_ONLY:
             found[RENAMED.get((command, name), name)] = ctx.params[param.name or name]
@@ -44,7 +45,9 @@ def api_defaults(fn: Callable[..., Any]) -> dict[str, Any]:
     return {
         name: p.default
         for name, p in inspect.signature(fn).parameters.items()
-        if p.kind is inspect.Parameter.KEYWORD_ONLY and name not in API_ONLY | {"kind"}
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+        and name not in API_ONLY | {"kind"}
+        and p.default is not inspect.Parameter.empty
     }
 
 
@@ -60,6 +63,7 @@ def same(cli: Any, api: Any) -> bool:
         ("import", closecsv.import_file),
         ("validate", closecsv.validate),
         ("export", closecsv.export),
+        ("sync", closecsv.sync),
         ("leads", closecsv.leads),
     ],
 )

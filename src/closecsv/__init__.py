@@ -22,15 +22,16 @@ from closecsv.errors import (
     RequestRejected,
 )
 from closecsv.library import (
-    ProgressEvent,
     export,
     import_file,
     leads,
     schema,
+    sync,
     template,
     users,
     validate,
 )
+from closecsv.progress import ProgressEvent
 from closecsv.version import __version__
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "import_file",
     "leads",
     "schema",
+    "sync",
     "template",
     "users",
     "validate",

@@ -26,5 +26,8 @@ OUT_DIR: Final = "."
 EXPORT_FORMAT: Final = "csv"
 STRATEGY: Final = "auto"
 
+# sync
+SYNC_FORMAT: Final = "parquet"
+
 # leads
 LEADS_LIMIT: Final = 50

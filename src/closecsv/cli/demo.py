@@ -11,11 +11,12 @@ import shlex
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
+from closecsv.cli.demo_step import Step, run_request
+from closecsv.cli.sync_demo import sync_steps
 from closecsv.errors import InputError
 from closecsv.importing.report_files import create_new_file
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
@@ -26,15 +27,8 @@ MARKER_TEXT = "closecsv demo made this folder; the next demo run here replaces w
 LIST_HEADER = "files it wrote:\n"
 # the sandbox's files, always the demo's own, and the folders whose listed files are its own
 DEMO_FILES = ("org.json", "org.json.log", "org.json.tmp")
-DEMO_DIRS = ("reports", "exports", "roundtrip")
+DEMO_DIRS = ("reports", "exports", "roundtrip", "mirror", "mirror-changes")
 DEMO_ENTRIES = DEMO_FILES + DEMO_DIRS
-
-
-@dataclass(frozen=True)
-class Step:
-    title: str
-    args: tuple[str, ...]
-    expect: tuple[int, ...] = (0,)
 
 
 def demo_steps(samples: Path, out: Path) -> list[Step]:
@@ -52,6 +46,7 @@ def demo_steps(samples: Path, out: Path) -> list[Step]:
     steps += import_steps(samples, reports)
     steps += key_steps(samples, reports)
     steps += export_steps(samples, out)
+    steps += sync_steps(samples, out)
     return steps
 
 
@@ -121,6 +116,8 @@ SAMPLE_IMPORTS = [
 
 
 def run_step(step: Step, env: dict[str, str]) -> bool:
+    if step.request is not None:
+        return run_request(step, env)
     click.secho(f"\n## {step.title}", bold=True)
     click.secho(f"$ closecsv {shlex.join(step.args)}", fg="cyan")
     done = subprocess.run(

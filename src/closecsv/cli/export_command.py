@@ -96,8 +96,8 @@ def export_command(ctx: Context, /, kind: str, fmt: str, **options: Any) -> None
     """Export instances to one file per type, plus manifest.json.
 
     Cells that a spreadsheet would run as formulas get a leading ' (the importer removes
-    it); --raw turns that off.  With --state, edits to instances exported earlier need a
-    full export: only date_created is tracked.
+    it); --raw turns that off.  With --state, only newly created instances are added:
+    `closecsv sync` keeps a folder that follows edits and deletions too.
 
     \b
     Example:

@@ -54,7 +54,6 @@ path, status and time.
 
 from __future__ import annotations
 
-import functools
 import logging
 import random
 import threading
@@ -69,7 +68,7 @@ import httpx
 from closecsv.close.answers import Lost, Reply, classify, error_text
 from closecsv.close.config import ApiKey
 from closecsv.close.counters import ClientStats
-from closecsv.close.exchange import MIB, BodyLimits, exchange
+from closecsv.close.exchange import MIB, BodyLimits, exchange, request_builder
 from closecsv.close.failures import (
     answer_failure,
     budget_spent,
@@ -111,6 +110,9 @@ USER_AGENT = f"closecsv/{__version__}"
 READ_ONLY_POSTS = frozenset({SEARCH_PATH})
 MAX_RATE_LIMIT_RETRIES = 50
 MAX_BODY_BYTES = 64 * MIB
+"""A GET whose query would be longer goes as ``POST`` with ``x-http-method-override: GET``
+and the parameters in ``{"_params": {...}}``: Close documents that form for URLs past about
+2,000 characters (long ``id__in`` lists).  It is still a read: retried like a GET."""
 """The largest answer read: Close's pages are a few hundred KB at most."""
 CONNECT_TIMEOUT = 10.0
 
@@ -357,8 +359,7 @@ class CloseClient:
         write: bool,
     ) -> Reply | Lost:
         """Send once and read the whole answer; network trouble becomes a :class:`Lost`."""
-        query = dict(params) if params else None
-        build = functools.partial(http.build_request, method, path, params=query, json=body)
+        build = request_builder(http, method, path, params, body)
         limits = BodyLimits(deadline_at, self._deadline, self._max_body, self._clock)
         return exchange(http, build, limits, self._redact, write=write)
 

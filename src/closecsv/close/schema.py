@@ -114,6 +114,11 @@ class Schema:
             self._raw_types[kind.name] = list(page.data)
         return self._raw_types[kind.name]
 
+    def prime(self, kind: Kind, body: Mapping[str, Any]) -> None:
+        """Take an answer of ``GET <type list>`` read elsewhere, so it is not asked again."""
+        page = require(TypeList, body, f"GET {kind.type_list_path}")
+        self._raw_types[kind.name] = list(page.data)
+
     def type_info(self, kind: Kind, raw: TypeEntry) -> TypeInfo:
         key = (kind.name, raw.id)
         if key not in self._types:

@@ -13,7 +13,8 @@ whose ``date_created`` equals that mark and whose id is in ``ids_at_last``: inst
 share the last timestamp are neither lost nor exported twice.  The file is rewritten (whole,
 atomically) only after every export file is in place, so a failed run leaves the previous
 state.  Only ``date_created`` is tracked: the API has no cheap "changed since" filter on
-these lists, so edits to instances already exported need a full export, and an instance
+these lists, so edits to instances already exported are not followed (``closecsv sync``,
+which reads Close's event log, follows them), and an instance
 created with a ``date_created`` older than the mark (a back-dated migration) is never seen.
 
 The file is read with :class:`StateFile` (pydantic): a file without ``version`` is read as

@@ -59,6 +59,7 @@ class ManifestType(_File):
     columns: list[str]
     date_created_min: Moment | None
     date_created_max: Moment | None
+    note: str | None = None  # sync: why the file was left as it was (a type archived, removed)
 
 
 class Manifest(_File):

@@ -174,12 +174,18 @@ class AtomicFile:
             self._text = io.TextIOWrapper(self.binary, encoding="utf-8", newline="")
         return self._text
 
-    def commit(self) -> None:
-        """Flush, sync and move into place; the final name then holds the whole file."""
+    def finish(self) -> Path:
+        """Flush, sync and close, leaving the whole file under its temporary name (returned),
+        for a caller that moves several files into place only once all are complete."""
         self._release_text()
         self.binary.flush()
         os.fsync(self.binary.fileno())
         self.binary.close()
+        return self.temp
+
+    def commit(self) -> None:
+        """Flush, sync and move into place; the final name then holds the whole file."""
+        self.finish()
         if self.path.is_symlink():
             self.discard()
             raise InputError(f"{self.path} became a symlink during the export; not replaced")

@@ -172,5 +172,6 @@ def _execute(
     executor = Executor(client, plan.kind, settings, progress, journal, reconciler, creates)
     executor.overlay = sent if sent is not None else {}
     executor.id_label = getattr(plan, "id_label", None)
+    executor.emails = getattr(plan, "emails", None)
     run = executor.run(pending, settled)
     return run, Outcomes.of(settled, run.results.values())

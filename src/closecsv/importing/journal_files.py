@@ -100,3 +100,16 @@ def upgrade_v1(
     )
     cur.execute("DROP TABLE rows_v1")
     cur.execute("DROP TABLE temp.hashes")
+
+
+V3_COLUMNS = ("previous", "written", "changes", "date_updated")
+
+
+def upgrade_v2(cur: sqlite3.Cursor, version: str) -> str:
+    """Bring a journal of schema 2 to ``version`` (3): the columns that let ``undo`` reverse a
+    row (none are known for the rows it already holds) and the undo table (created with the
+    rest of the schema).  Returns the new version."""
+    for column in V3_COLUMNS:
+        cur.execute(f"ALTER TABLE rows ADD COLUMN {column} TEXT")
+    cur.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (version,))
+    return version

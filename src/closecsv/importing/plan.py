@@ -28,6 +28,7 @@ from closecsv.close.kinds import LEAD_COLUMNS, Kind
 from closecsv.close.schema import FieldInfo, Schema, TypeInfo, suggest
 from closecsv.files.cells import unneutralise_expr
 from closecsv.files.csvio import READ_ERROR, ROW, CsvTable, read_table
+from closecsv.importing.changes import Emails
 from closecsv.importing.headers import Columns, apply_map, check_headers, load_map
 from closecsv.importing.job import Job, job_settings, row_hashes
 from closecsv.importing.options import ImportOptions
@@ -72,6 +73,7 @@ class Plan:
     id_label: str | None = None  # the id column as messages name it, when --map renamed it
     settings: dict[str, str] = field(default_factory=dict)  # what identifies the job
     imported: dict[str, str] = field(default_factory=dict)  # file column -> name after --map
+    emails: Emails | None = None  # user id -> email (``_changes``), from the users looked up
 
     def job(self) -> Job:
         """The job's identity for the journal: its settings and each row's content hash."""
@@ -152,6 +154,7 @@ class Planner:
             id_label=_id_label(cols, kind),
             settings=job_settings(kind.name, options),
             imported=_imported(table.columns, cols, self.mapping),
+            emails=lambda: resolver.users().email_by_id,
         )
 
 

@@ -31,6 +31,7 @@ from closecsv.library import (
     users,
     validate,
 )
+from closecsv.library_undo import undo
 from closecsv.version import __version__
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "leads",
     "schema",
     "template",
+    "undo",
     "users",
     "validate",
 ]

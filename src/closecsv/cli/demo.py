@@ -11,11 +11,13 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
+from closecsv.cli.demo_migration import undo_steps
 from closecsv.errors import InputError
 from closecsv.importing.report_files import create_new_file
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
@@ -35,6 +37,8 @@ class Step:
     title: str
     args: tuple[str, ...]
     expect: tuple[int, ...] = (0,)
+    prepare: Callable[[], None] | None = None  # before the command: e.g. write its input
+    show: Callable[[], None] | None = None  # after it: e.g. print a column of its results
 
 
 def demo_steps(samples: Path, out: Path) -> list[Step]:
@@ -51,6 +55,7 @@ def demo_steps(samples: Path, out: Path) -> list[Step]:
     ]
     steps += import_steps(samples, reports)
     steps += export_steps(samples, out)
+    steps += undo_steps(samples, out)
     return steps
 
 
@@ -104,6 +109,8 @@ SAMPLE_IMPORTS = [
 def run_step(step: Step, env: dict[str, str]) -> bool:
     click.secho(f"\n## {step.title}", bold=True)
     click.secho(f"$ closecsv {shlex.join(step.args)}", fg="cyan")
+    if step.prepare is not None:
+        step.prepare()
     done = subprocess.run(
         [sys.executable, "-m", "closecsv", *step.args],
         env=env,
@@ -113,6 +120,8 @@ def run_step(step: Step, env: dict[str, str]) -> bool:
         check=False,
     )
     click.echo(done.stdout.rstrip())
+    if step.show is not None:
+        step.show()
     ok = done.returncode in step.expect
     note = "as expected" if ok else f"expected {step.expect}"
     click.secho(f"(exit {done.returncode}, {note})", fg="green" if ok else "red")

@@ -122,3 +122,19 @@ def test_changes_of_object_updates_and_a_cleared_field(cli: Cli) -> None:
     assert "5 fields changed on 2 rows (updated)" in result.stderr
     deal = cli.sandbox.state.custom_objects[ids[0]]
     assert not any(v == "Security review pending" for v in deal.values())
+
+
+def test_a_rerun_keeps_the_changes_of_rows_an_earlier_run_updated(cli: Cli) -> None:
+    """The journal keeps each update's ``_changes``: the rewritten results still say them."""
+    ids = created_ids(cli, "activities", "discovery_calls.csv")
+    rows = [{"activity_id": iid, **cells} for iid, cells in zip(ids, CALL_UPDATES, strict=False)]
+    path = write(cli.tmp / "edits.csv", rows)
+    assert cli("import", "activities", str(path)).exit_code == 0
+    first = read(cli.tmp / "edits.results.csv")
+    puts = cli.sandbox.state.custom_activities[ids[0]]["date_updated"]
+    again = cli("import", "activities", str(path), "--json")
+    assert again.exit_code == 0, again.output
+    assert cli.sandbox.state.custom_activities[ids[0]]["date_updated"] == puts  # nothing sent
+    assert read(cli.tmp / "edits.results.csv") == first
+    assert sorted(r["_changes"] for r in first) == sorted(CALL_CHANGES)
+    assert json.loads(again.stdout)["changed_fields"] == {"updated": 6}

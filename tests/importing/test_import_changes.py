@@ -91,7 +91,8 @@ def test_unchanged_and_created_rows_have_no_changes(cli: Cli) -> None:
     assert {r["_changes"] for r in read(cli.tmp / "discovery_calls.results.csv")} == {""}
 
 
-def test_changes_of_object_updates_and_a_cleared_field(cli: Cli) -> None:
+@pytest.mark.parametrize("dry", [True, False], ids=["dry run", "real run"])
+def test_changes_of_object_updates_and_a_cleared_field(cli: Cli, dry: bool) -> None:
     ids = created_ids(cli, "objects", "deals.csv")
     edits = [
         {
@@ -110,18 +111,20 @@ def test_changes_of_object_updates_and_a_cleared_field(cli: Cli) -> None:
         },
     ]
     path = write(cli.tmp / "deal_edits.csv", edits)
-    result = cli("import", "objects", str(path), "--clear-empty")
+    result = cli("validate" if dry else "import", "objects", str(path), "--clear-empty")
     assert result.exit_code == 0, result.output
-    found = read(cli.tmp / "deal_edits.results.csv")
+    found = read(cli.tmp / ("deal_edits.validate.results.csv" if dry else "deal_edits.results.csv"))
     assert [r["_changes"] for r in found] == [
         "custom.Amount: 48000 -> 52000.5 | custom.Stage: Negotiation -> Won"
         " | custom.Owner: ada@example.com -> grace@example.com"
         " | custom.Notes: Security review pending -> ",
         "custom.Notes:  -> Pilot signed",
     ]
-    assert "5 fields changed on 2 rows (updated)" in result.stderr
+    status = "would_update" if dry else "updated"
+    assert [r["_status"] for r in found] == [status, status]
+    assert f"5 fields changed on 2 rows ({status})" in result.stderr
     deal = cli.sandbox.state.custom_objects[ids[0]]
-    assert not any(v == "Security review pending" for v in deal.values())
+    assert any(v == "Security review pending" for v in deal.values()) == dry
 
 
 def test_a_rerun_keeps_the_changes_of_rows_an_earlier_run_updated(cli: Cli) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import csv
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -215,3 +216,45 @@ def test_the_kind_must_be_the_imported_one(cli: Cli) -> None:
     result = cli("undo", "activities", str(path))
     assert result.exit_code == 2
     assert "records an import of objects, not activities" in result.output
+
+
+def test_a_delete_whose_answer_was_lost_is_deleted_on_the_rerun(cli: Cli) -> None:
+    """Killed after the DELETE left (the undo table says in flight) and Close did it: the
+    rerun's 404 is this undo's own delete, not someone else's."""
+    path = object_file(cli)
+    assert cli("import", "objects", str(path)).exit_code == 0
+    created = read(cli.tmp / "deals.results.csv")[0]["_id"]
+    journal = cli.tmp / "deals.journal.sqlite"
+    with sqlite3.connect(journal) as conn:
+        row_id, attempts = conn.execute(
+            "SELECT id, attempts FROM rows WHERE instance_id = ?", (created,)
+        ).fetchone()
+        conn.execute(
+            "INSERT INTO undo (row_id, attempts, state) VALUES (?, ?, 'in_flight')",
+            (row_id, attempts),
+        )
+    gone = httpx.delete(f"{cli.url}custom_object/{created}/", auth=(SANDBOX_API_KEY, ""))
+    assert gone.status_code == 204  # the DELETE that run sent
+    result = cli("undo", "objects", str(path))
+    assert result.exit_code == 0, result.output
+    lines = {r["_id"]: r["_status"] for r in read(cli.tmp / "deals.undo.results.csv")}
+    assert lines[created] == "deleted"
+
+
+def test_an_older_journal_undoes_its_creates_and_says_why_not_its_updates(cli: Cli) -> None:
+    path = object_file(cli)
+    assert cli("import", "objects", str(path)).exit_code == 0
+    created, updated = (r["_id"] for r in read(cli.tmp / "deals.results.csv"))
+    with sqlite3.connect(cli.tmp / "deals.journal.sqlite") as conn:  # as schema 2 wrote it
+        for column in ("previous", "written", "changes", "date_updated"):
+            conn.execute(f"ALTER TABLE rows DROP COLUMN {column}")
+        conn.execute("DROP TABLE undo")
+        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    result = cli("undo", "objects", str(path))
+    assert result.exit_code == 1
+    lines = {r["_id"]: r for r in read(cli.tmp / "deals.undo.results.csv")}
+    assert lines[created]["_status"] == "deleted"
+    assert created not in cli.sandbox.state.custom_objects
+    assert lines[updated]["_status"] == "failed"
+    assert "older closecsv, which did not keep the values it replaced" in lines[updated]["_error"]
+    assert cli.sandbox.state.custom_objects[updated]["name"] == "Renamed deal"

@@ -190,8 +190,9 @@ class Executor:
         if was_sent and self.journal is not None:  # the lost answer: its PUT had reached Close
             stamp = instance.get("date_updated")
             self.journal.done(row.row, status, row.instance_id, lead, date_updated=stamp)
-        if was_sent and entry is not None:
-            return replace(_from_entry(entry, row), status=status, instance_id=row.instance_id)
+        if was_sent and entry is not None and entry.changes:  # what the lost PUT changed
+            changed = len(entry.previous() or {})
+            return RowResult(row.row, status, row.instance_id, lead, None, entry.changes, changed)
         return RowResult(row.row, status, row.instance_id, lead)
 
     def _creates(self, rows: list[PlannedRow]) -> None:

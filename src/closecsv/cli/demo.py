@@ -11,13 +11,12 @@ import shlex
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
 from closecsv.cli.demo_migration import undo_steps
+from closecsv.cli.demo_step import Step as Step  # where the steps' modules find it
 from closecsv.errors import InputError
 from closecsv.importing.report_files import create_new_file
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
@@ -30,15 +29,6 @@ LIST_HEADER = "files it wrote:\n"
 DEMO_FILES = ("org.json", "org.json.log", "org.json.tmp")
 DEMO_DIRS = ("reports", "exports", "roundtrip")
 DEMO_ENTRIES = DEMO_FILES + DEMO_DIRS
-
-
-@dataclass(frozen=True)
-class Step:
-    title: str
-    args: tuple[str, ...]
-    expect: tuple[int, ...] = (0,)
-    prepare: Callable[[], None] | None = None  # before the command: e.g. write its input
-    show: Callable[[], None] | None = None  # after it: e.g. print a column of its results
 
 
 def demo_steps(samples: Path, out: Path) -> list[Step]:

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
-if TYPE_CHECKING:
-    from closecsv.cli.demo import Step
+from closecsv.cli.demo_step import Step
 
 EDITED = "calls_edited.csv"
 EDITS = {"custom.Outcome": "Not interested", "custom.Notes": "Edited in the spreadsheet"}
@@ -24,8 +22,6 @@ ROWS_EDITED = 3
 
 def undo_steps(samples: Path, out: Path) -> list[Step]:
     """The steps, for a session whose exports are in ``out/exports``."""
-    from closecsv.cli.demo import Step
-
     reports = str(out / "reports")
     exported = out / "exports" / "Discovery_Call.csv"
     edited = out / "roundtrip" / EDITED

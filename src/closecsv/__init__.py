@@ -28,6 +28,7 @@ from closecsv.library import (
     schema,
     sync,
     template,
+    undo,
     users,
     validate,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "schema",
     "sync",
     "template",
+    "undo",
     "users",
     "validate",
 ]

@@ -61,9 +61,9 @@ def test_results_keep_every_row_and_column_and_errors_only_failures(tmp_path: Pa
     ]
     write(["a", "b"], cells, results, paths)
     assert read(paths.results) == [
-        ["a", "b", "_row", "_status", "_id", "_lead_id", "_error"],
-        ["1", "x\ny", "2", "created", "acti_1", "lead_1", ""],
-        ["2", "", "3", "failed", "", "lead_2", "custom.Outcome: 'Maybe' is not a choice"],
+        ["a", "b", "_row", "_status", "_id", "_lead_id", "_error", "_changes"],
+        ["1", "x\ny", "2", "created", "acti_1", "lead_1", "", ""],
+        ["2", "", "3", "failed", "", "lead_2", "custom.Outcome: 'Maybe' is not a choice", ""],
     ]
     assert read(paths.errors) == [
         ["a", "b", "_row", "_error"],
@@ -81,6 +81,7 @@ def test_report_columns_of_a_reimported_errors_file_are_replaced_not_repeated(
     failed = [RowResult(2, "failed", error="new")]
     write(["a", "_row", "_error", "_note"], cells, failed, paths)
     head = ["a", "_source_row", "_note", "_row", "_status", "_id", "_lead_id", "_error"]
+    head.append("_changes")
     assert read(paths.results)[0] == head
     assert read(paths.errors) == [
         ["a", "_source_row", "_note", "_row", "_error"],

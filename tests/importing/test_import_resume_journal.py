@@ -10,6 +10,7 @@ import pytest
 from closecsv.errors import InputError
 from closecsv.importing.job import Job, edited_error
 from closecsv.importing.journal import Journal
+from closecsv.importing.journal_entry import Written
 
 FP = Job({"kind": '"activities"'}, {n: f"hash-{n}" for n in range(2, 10)})
 
@@ -47,7 +48,7 @@ def test_a_resend_counts_attempts_and_keeps_the_latest_start(path: Path) -> None
 def test_an_update_in_doubt_keeps_its_target_and_a_create_has_none(path: Path) -> None:
     """A rerun tells a lost update (its instance is named) from a lost create (none yet)."""
     with Journal.open(path, FP) as journal:
-        journal.begin(2, 10.0, "acti_target")
+        journal.begin(2, 10.0, Written(target="acti_target"))
         journal.unknown(2, "connection dropped")
         journal.begin(3, 11.0)
         entries = journal.entries()

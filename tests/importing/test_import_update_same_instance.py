@@ -141,7 +141,7 @@ def test_rows_after_one_whose_outcome_is_unknown_wait_for_the_rerun() -> None:
     rows = [PlannedRow(n, "update", None, "acti_x", None, {"v": n}) for n in (2, 3, 4)]
     sent: list[int] = []
 
-    def send(row: PlannedRow, body: dict[str, Any]) -> Any:
+    def send(row: PlannedRow, body: ToSend) -> Any:
         sent.append(row.row)
         return None, None  # the answer was lost
 

@@ -169,7 +169,7 @@ def test_the_messy_file_is_checked_as_a_user_expects(sandbox: Sandbox, tmp_path:
     path.write_text(MESSY, encoding="utf-8")
     checked = validate(sandbox, path, 97)
     rows = checked.results.decode().split("\r\n")
-    assert rows[0] == CALLS + ",_row,_status,_id,_lead_id,_error"
+    assert rows[0] == CALLS + ",_row,_status,_id,_lead_id,_error,_changes"
     assert checked.report.counts() == {"would_create": 38, "failed": 6}
     assert "skipped 5 blank line(s)" in " ".join(checked.report.warnings)
     errors = checked.errors.decode().split("\r\n")

@@ -15,6 +15,7 @@ from closecsv.cli.listing_commands import leads_command, users_command
 from closecsv.cli.sandbox_commands import demo_command, sandbox_command
 from closecsv.cli.schema_commands import schema_command, template_command
 from closecsv.cli.sync_command import sync_command
+from closecsv.cli.undo_command import undo_command
 from closecsv.version import __version__
 
 ARGV_KEY_WARNING = (
@@ -68,5 +69,6 @@ for _command in (
     users_command,
     leads_command,
     sync_command,
+    undo_command,
 ):
     main.add_command(_command)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from closecsv.cli.demo_migration import undo_steps
 from closecsv.cli.demo_step import Step, run_request
 from closecsv.cli.sync_demo import sync_steps
 from closecsv.errors import InputError
@@ -47,6 +48,7 @@ def demo_steps(samples: Path, out: Path) -> list[Step]:
     steps += key_steps(samples, reports)
     steps += export_steps(samples, out)
     steps += sync_steps(samples, out)
+    steps += undo_steps(samples, out)
     return steps
 
 
@@ -120,6 +122,8 @@ def run_step(step: Step, env: dict[str, str]) -> bool:
         return run_request(step, env)
     click.secho(f"\n## {step.title}", bold=True)
     click.secho(f"$ closecsv {shlex.join(step.args)}", fg="cyan")
+    if step.prepare is not None:
+        step.prepare()
     done = subprocess.run(
         [sys.executable, "-m", "closecsv", *step.args],
         env=env,
@@ -129,6 +133,8 @@ def run_step(step: Step, env: dict[str, str]) -> bool:
         check=False,
     )
     click.echo(done.stdout.rstrip())
+    if step.show is not None:
+        step.show()
     ok = done.returncode in step.expect
     note = "as expected" if ok else f"expected {step.expect}"
     click.secho(f"(exit {done.returncode}, {note})", fg="green" if ok else "red")

@@ -1,8 +1,11 @@
 """One step of ``closecsv demo``: a ``closecsv`` command line, or (``request``) one plain call to
-the sandbox's API for what closecsv has no command for, shown as the ``curl`` line it is."""
+the sandbox's API for what closecsv has no command for, shown as the ``curl`` line it is.  A
+command step may say what to do just before it (write its input) and just after it (show part
+of its output)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import click
@@ -15,6 +18,8 @@ class Step:
     args: tuple[str, ...]
     expect: tuple[int, ...] = (0,)
     request: tuple[str, str] | None = None  # (method, path under the API base): not a command
+    prepare: Callable[[], None] | None = None  # before the command: e.g. write its input
+    show: Callable[[], None] | None = None  # after it: e.g. print a column of its results
 
 
 def run_request(step: Step, env: dict[str, str]) -> bool:

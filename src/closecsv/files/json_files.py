@@ -99,6 +99,7 @@ class Receipt(_File):
     input: ReceiptInput
     dry_run: bool
     counts: dict[str, Count]
+    changed_fields: dict[str, Count] = {}  # fields changed per status (updated, would_update)
     started_at: Moment
     elapsed_seconds: float
     rows_per_second: float | None

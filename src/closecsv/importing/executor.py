@@ -19,8 +19,10 @@ from closecsv import defaults
 from closecsv.close.client import CloseClient
 from closecsv.close.kinds import Kind
 from closecsv.errors import FatalError, OutcomeUnknown, RequestRejected
+from closecsv.importing.changes import Emails, describe
 from closecsv.importing.job import edited_error
 from closecsv.importing.journal import Entry, Journal
+from closecsv.importing.journal_entry import Written
 from closecsv.importing.options import ImportOptions
 from closecsv.importing.plan import PlannedRow
 from closecsv.importing.reconcile import Group, Reconciler, update_body
@@ -45,6 +47,7 @@ class SendSettings:
     default_status: str = defaults.STATUS
     report_dir: Path | None = None
     settle_seconds: float = defaults.SETTLE_SECONDS  # wait before a reconcile looks again
+    multi_separator: str = defaults.MULTI_SEPARATOR  # joins several values in ``_changes``
 
     @classmethod
     def from_options(cls, options: ImportOptions) -> SendSettings:
@@ -54,6 +57,7 @@ class SendSettings:
             default_status=options.status,
             report_dir=options.report_dir,
             settle_seconds=options.settle_seconds,
+            multi_separator=options.multi_separator,
         )
 
 
@@ -89,6 +93,7 @@ class Executor:
         self.id_label: str | None = None  # the id column, named as the file does (--map)
         self.known: Mapping[str, Mapping[str, Any]] = {}  # instances listed already (--key)
         self.keyed: Collection[int] = ()  # rows that update the instance their key matched
+        self.emails: Emails | None = None  # user id -> email, for ``_changes``
         self.entries: dict[int, Entry] = {}
         self.edited: dict[int, Entry] = {}
         self.reconciler = reconciler
@@ -159,11 +164,11 @@ class Executor:
         self, chain: list[PlannedRow], instance: Mapping[str, Any] | None
     ) -> list[RowResult]:
         def send(
-            row: PlannedRow, body: dict[str, Any]
+            row: PlannedRow, update: ToSend
         ) -> tuple[RowResult | None, Mapping[str, Any] | None]:
-            result, answer = self._send_update(row, body)
+            result, answer = self._send_update(row, update)
             if self.settings.dry_run and result is not None:
-                self.overlay.setdefault(row.instance_id or "", {})[row.row] = body
+                self.overlay.setdefault(row.instance_id or "", {})[row.row] = update.body
             return result, answer
 
         return run_chain(chain, instance, self._compare, send, self.state.stop.is_set)
@@ -176,17 +181,26 @@ class Executor:
         found_type = instance.get(self.kind.type_id_key)
         if row.type_id is not None and row.type_id != found_type:
             return _failed(row, f"{what} is of type {found_type}, not {row.type_id}")
-        body = update_body(row, instance, self.kind, self.reconciler.fields)
+        fields = self.reconciler.fields
+        body = update_body(row, instance, self.kind, fields)
         if body:
-            return ToSend(body)
+            before = {key: instance.get(key) for key in body}
+            sep = self.settings.multi_separator
+            changes = describe(body, before, lambda k: fields.of(found_type, k), sep, self.emails)
+            return ToSend(body, before, changes)
         entry = self.entries.get(row.row)
         was_sent = entry is not None and entry.needs_reconcile
         status = "updated" if was_sent else "unchanged"
         if was_sent and entry is not None and entry.instance_id is None and row.row in self.keyed:
             status = "created"  # a create whose answer was lost: its key now finds it
-        if was_sent and self.journal is not None:
-            self.journal.done(row.row, status, row.instance_id, instance.get("lead_id"))
-        return RowResult(row.row, status, row.instance_id, instance.get("lead_id"))
+        lead = instance.get("lead_id")
+        if was_sent and self.journal is not None:  # the lost answer: its PUT had reached Close
+            stamp = instance.get("date_updated")
+            self.journal.done(row.row, status, row.instance_id, lead, date_updated=stamp)
+        if was_sent and entry is not None and entry.changes:  # what the lost PUT changed
+            changed = len(entry.previous() or {})
+            return RowResult(row.row, status, row.instance_id, lead, None, entry.changes, changed)
+        return RowResult(row.row, status, row.instance_id, lead)
 
     def _creates(self, rows: list[PlannedRow]) -> None:
         if self.settings.dry_run:
@@ -236,29 +250,36 @@ class Executor:
         body = dict(row.payload)
         if self.kind.name == "activities":
             body.setdefault("status", self.settings.default_status)
-        answer = self._send(row, lambda: self.client.post(self.kind.instance_path, body))
+        request = lambda: self.client.post(self.kind.instance_path, body)  # noqa: E731
+        answer = self._send(row, request, Written(written=body))
         if answer is None or isinstance(answer, RowResult):
             return answer
-        return self._done(row, "created", str(answer["id"]), answer.get("lead_id", row.lead_id))
+        lead = answer.get("lead_id", row.lead_id)
+        return self._done(row, "created", str(answer["id"]), lead, answer.get("date_updated"))
 
     def _send_update(
-        self, row: PlannedRow, body: dict[str, Any]
+        self, row: PlannedRow, update: ToSend
     ) -> tuple[RowResult | None, Mapping[str, Any] | None]:
         """The row's result (None: not finished) and Close's answer."""
         if self.settings.dry_run:
             return RowResult(row.row, "would_update", row.instance_id, row.lead_id), None
         path = self.kind.instance_url(row.instance_id or "")
-        answer = self._send(row, lambda: self.client.put(path, body))
+        body = update.body
+        record = Written(update.before, body, update.changes)
+        answer = self._send(row, lambda: self.client.put(path, body), record)
         if answer is None or isinstance(answer, RowResult):
             return answer, None
         lead = answer.get("lead_id", row.lead_id)
-        return self._done(row, "updated", row.instance_id, lead), answer
+        stamp = answer.get("date_updated")
+        return self._done(row, "updated", row.instance_id, lead, stamp), answer
 
-    def _send(self, row: PlannedRow, request: Callable[[], dict[str, Any]]) -> Any:
-        """Journal, send, classify.  None: not finished (stopped, or the answer was lost)."""
+    def _send(self, row: PlannedRow, request: Callable[[], dict[str, Any]], record: Written) -> Any:
+        """Journal (with what the request writes and, for an update, the values it replaces:
+        committed before it goes out, so an undo knows them even if the answer is lost), send,
+        classify.  None: not finished (stopped, or the answer was lost)."""
         if self.state.stop.is_set() or self.journal is None:
             return None
-        self.journal.begin(row.row, time.time(), row.instance_id)
+        self.journal.begin(row.row, time.time(), replace(record, target=row.instance_id))
         self.entries[row.row] = Entry(row.row, "in_flight", attempt_start=time.time())
         try:
             answer = request()
@@ -281,12 +302,16 @@ class Executor:
         if position is not None and self.client.keys.count > 1:
             self.state.keys[row.row] = position
 
-    def _done(self, row: PlannedRow, status: str, iid: str | None, lead: Any) -> RowResult:
+    def _done(
+        self, row: PlannedRow, status: str, iid: str | None, lead: Any, stamp: Any = None
+    ) -> RowResult:
+        """``stamp``: the instance's ``date_updated`` in Close's answer (for undo's checks)."""
         lead_id = str(lead) if lead else row.lead_id
         if iid is not None:
             self.reconciler.claim([iid])
         if self.journal is not None:
-            self.journal.done(row.row, status, iid, lead_id)
+            stamp = stamp if isinstance(stamp, str) else None
+            self.journal.done(row.row, status, iid, lead_id, date_updated=stamp)
         return RowResult(row.row, status, iid, lead_id)
 
     def _journal_result(self, result: RowResult) -> None:
@@ -363,4 +388,7 @@ def _failed(row: PlannedRow, error: str) -> RowResult:
 
 def _from_entry(entry: Entry, row: PlannedRow) -> RowResult:
     status = entry.status or ("failed" if entry.state == "failed" else "created")
-    return RowResult(row.row, status, entry.instance_id, entry.lead_id or row.lead_id, entry.error)
+    lead = entry.lead_id or row.lead_id
+    changes = entry.changes if status == "updated" else None
+    changed = len(entry.previous() or {}) if changes else 0
+    return RowResult(row.row, status, entry.instance_id, lead, entry.error, changes, changed)

@@ -178,5 +178,6 @@ def _execute(
     executor.id_label = getattr(plan, "id_label", None)
     executor.known = getattr(plan, "listed", {})  # --key: the instances as listed
     executor.keyed = getattr(plan, "keyed", frozenset())  # --key: the rows that matched one
+    executor.emails = getattr(plan, "emails", None)
     run = executor.run(pending, settled)
     return run, Outcomes.of(settled, run.results.values())

@@ -11,7 +11,12 @@ journal.  Each input row moves through a small state machine::
     (absent = pending) -> in_flight -> done(status, id) | failed(reason) | unknown
 
 ``in_flight`` is committed *before* a request is sent, with the attempt's wall-clock start
-time; a row found ``in_flight`` or ``unknown`` when a run starts may have been written on
+time and what the request writes (``written``; for an update also ``previous``, the values
+it replaces, as the API gave them, and its ``_changes`` text); ``done`` keeps the instance's
+``date_updated`` from Close's answer.  ``closecsv undo`` reads these
+(:mod:`closecsv.importing.undo`), keeps its own progress in the ``undo`` table of the same
+file and marks the rows it reversed ``undone``: a later import sends them again as new.  A
+row found ``in_flight`` or ``unknown`` when a run starts may have been written on
 Close, so the importer looks it up (reconciles) before sending it again.
 
 The journal is tied to one job by its settings (the kind and the options that give rows
@@ -35,13 +40,13 @@ import sqlite3
 import threading
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from closecsv.errors import FatalError, InputError
 from closecsv.importing.group_commit import GroupCommit
 from closecsv.importing.job import Job, Known, changed_settings, match
+from closecsv.importing.journal_entry import Entry as Entry  # where importers look for it
+from closecsv.importing.journal_entry import State, Written
 from closecsv.importing.journal_files import (
     SIDE_FILES,
     check_not_linked,
@@ -50,10 +55,10 @@ from closecsv.importing.journal_files import (
     refuse_lost_journal,
     sent_rows,
     upgrade_v1,
+    upgrade_v2,
 )
 
-State = Literal["in_flight", "done", "failed", "unknown"]
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"  # 3: previous, written, changes, date_updated; the undo table
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -67,35 +72,26 @@ CREATE TABLE IF NOT EXISTS rows (
     lead_id TEXT,
     error TEXT,
     attempt_start REAL,
-    attempts INTEGER NOT NULL DEFAULT 0
+    attempts INTEGER NOT NULL DEFAULT 0,
+    previous TEXT,
+    written TEXT,
+    changes TEXT,
+    date_updated TEXT
 );
 CREATE INDEX IF NOT EXISTS rows_hash ON rows (hash);
+CREATE TABLE IF NOT EXISTS undo (
+    row_id INTEGER PRIMARY KEY,
+    attempts INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    status TEXT,
+    error TEXT
+);
 """
-_COLUMNS = "id, row, hash, state, status, instance_id, lead_id, error, attempt_start, attempts"
-
-
-@dataclass(frozen=True)
-class Entry:
-    """What the journal knows about one input row (``row``: where it was last seen)."""
-
-    row: int
-    state: State
-    status: str | None = None  # done rows: created / updated / unchanged
-    instance_id: str | None = None
-    lead_id: str | None = None
-    error: str | None = None
-    attempt_start: float | None = None  # wall-clock seconds (time.time()) of the last send
-    attempts: int = 0
-
-    @property
-    def needs_reconcile(self) -> bool:
-        """A send may have reached Close without its answer reaching us."""
-        return self.state in ("in_flight", "unknown")
-
-    @property
-    def may_have_created(self) -> bool:
-        """Close may hold an instance this row created."""
-        return self.needs_reconcile or (self.state == "done" and self.status == "created")
+_COLUMNS = (
+    "id, row, hash, state, status, instance_id, lead_id, error, attempt_start, attempts, "
+    "previous, written, changes, date_updated"
+)
+TABLES = {"meta", "rows", "undo"}
 
 
 class Journal:
@@ -146,7 +142,7 @@ class Journal:
         with self._tx() as cur:
             listed = cur.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
             tables = {r[0] for r in listed}
-            if tables - {"meta", "rows"}:
+            if tables - TABLES:
                 raise InputError(
                     f"{self.path} is an SQLite file of another application, not a closecsv "
                     "journal; nothing was written to it",
@@ -154,13 +150,15 @@ class Journal:
                 )
             stored = dict(cur.execute("SELECT key, value FROM meta").fetchall()) if tables else {}
             version = stored.get("schema_version")
-            if version not in (None, "1", SCHEMA_VERSION):
+            if version not in (None, "1", "2", SCHEMA_VERSION):
                 raise InputError(
                     f"the journal {self.path} was written by a newer closecsv (schema {version})",
                     hint="continue the job with that version of closecsv",
                 )
             if version == "1":
                 upgrade_v1(cur, self.path, stored.get("fingerprint"), job, _DDL)
+            elif version == "2":
+                version = upgrade_v2(cur, SCHEMA_VERSION)
             for stmt in filter(str.strip, _DDL.split(";")):
                 cur.execute(stmt)
             if version != SCHEMA_VERSION:
@@ -188,6 +186,7 @@ class Journal:
         ).fetchone()
         if done == 0:  # only failed rows: with other options they may pass, so they are retried
             cur.execute("DELETE FROM rows")
+            cur.execute("DELETE FROM undo")  # row ids start again
             self._put_meta(cur, job)
             return
         changes = changed_settings(old, job.settings)
@@ -275,23 +274,30 @@ class Journal:
         with self._lock:
             return int(self._conn.execute("SELECT count(*) FROM rows").fetchone()[0])
 
-    def begin(self, row: int, started: float, target: str | None = None) -> None:
-        """Record the intent to send ``row`` (committed before the request goes out); an
-        update names its ``target`` instance, so a rerun tells a lost update from a lost
-        create (a create keeps no instance id until its answer)."""
-        sets = "state = 'in_flight', error = NULL, attempt_start = ?, attempts = attempts + 1"
-        args: tuple[object, ...] = (started,)
-        new: dict[str, object] = {"state": "in_flight", "attempt_start": started, "attempts": 1}
-        if target is not None:
-            sets, args, new = (
-                sets + ", instance_id = ?",
-                (*args, target),
-                {**new, "instance_id": target},
-            )
-        self._write(row, sets, args, new)
+    def begin(self, row: int, started: float, record: Written | None = None) -> None:
+        """Record the intent to send ``row`` and what it writes (committed before the request
+        goes out).  An update names its target instance (``record.target``), so a rerun tells
+        a lost update from a lost create (a create keeps no instance id until its answer)."""
+        more = (record or Written()).columns()
+        self._write(
+            row,
+            "state = 'in_flight', error = NULL, attempt_start = ?, attempts = attempts + 1, "
+            + ", ".join(f"{k} = ?" for k in more),
+            (started, *more.values()),
+            {"state": "in_flight", "attempt_start": started, "attempts": 1, **more},
+        )
 
-    def done(self, row: int, status: str, instance_id: str | None, lead_id: str | None) -> None:
-        self._finish(row, "done", status=status, instance_id=instance_id, lead_id=lead_id)
+    def done(
+        self,
+        row: int,
+        status: str,
+        instance_id: str | None,
+        lead_id: str | None,
+        date_updated: str | None = None,
+    ) -> None:
+        """``date_updated``: the instance's, from Close's answer (kept if not given)."""
+        stamp = {} if date_updated is None else {"date_updated": date_updated}
+        self._finish(row, "done", status=status, instance_id=instance_id, lead_id=lead_id, **stamp)
 
     def failed(self, row: int, error: str, instance_id: str | None = None) -> None:
         self._finish(row, "failed", status="failed", instance_id=instance_id, error=error)
@@ -315,6 +321,7 @@ class Journal:
         instance_id: str | None = None,
         lead_id: str | None = None,
         error: str | None = None,
+        **more: str,
     ) -> None:
         values = {
             "state": state,
@@ -322,6 +329,7 @@ class Journal:
             "instance_id": instance_id,
             "lead_id": lead_id,
             "error": error,
+            **more,
         }
         sets = ", ".join(f"{k} = ?" for k in values)
         self._write(row, sets, tuple(values.values()), values)

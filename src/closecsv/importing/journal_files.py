@@ -142,3 +142,16 @@ def connect(path: Path) -> sqlite3.Connection:
         conn.close()
         raise damaged(path, "; ".join(str(r[0]) for r in checked[:3]))
     return conn
+
+
+V3_COLUMNS = ("previous", "written", "changes", "date_updated")
+
+
+def upgrade_v2(cur: sqlite3.Cursor, version: str) -> str:
+    """Bring a journal of schema 2 to ``version`` (3): the columns that let ``undo`` reverse a
+    row (none are known for the rows it already holds) and the undo table (created with the
+    rest of the schema).  Returns the new version."""
+    for column in V3_COLUMNS:
+        cur.execute(f"ALTER TABLE rows ADD COLUMN {column} TEXT")
+    cur.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (version,))
+    return version

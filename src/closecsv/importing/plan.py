@@ -32,6 +32,7 @@ from closecsv.close.schema import FieldInfo, Schema, TypeInfo, suggest
 from closecsv.files.cells import unneutralise_expr
 from closecsv.files.csvio import READ_ERROR, ROW, CsvTable
 from closecsv.files.inputs import read_input
+from closecsv.importing.changes import Emails
 from closecsv.importing.headers import Columns, apply_map, check_headers, load_map
 from closecsv.importing.job import Job, job_settings, row_hashes
 from closecsv.importing.keys import KeyIndex, by_key
@@ -79,6 +80,7 @@ class Plan:
     imported: dict[str, str] = field(default_factory=dict)  # file column -> name after --map
     listed: dict[str, dict[str, Any]] = field(default_factory=dict)  # --key: instances by id
     keyed: frozenset[int] = frozenset()  # --key: the rows that update the instance they matched
+    emails: Emails | None = None  # user id -> email (``_changes``), from the users looked up
 
     def job(self) -> Job:
         """The job's identity for the journal: its settings and each row's content hash."""
@@ -168,6 +170,7 @@ class Planner:
             imported=_imported(table.columns, cols, self.mapping),
             listed=self.keys.listed if self.keys else {},
             keyed=keyed.rows if keyed else frozenset(),
+            emails=lambda: resolver.users().email_by_id,
         )
 
 

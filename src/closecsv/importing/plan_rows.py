@@ -87,6 +87,8 @@ class PlannedRows:
             pl.col(INSTANCE).alias("_id"),
             pl.col(LEAD_ID).alias("_lead_id"),
             pl.col(ERROR).alias("_error"),
+            pl.lit(None, pl.String).alias("_changes"),
+            pl.lit(0, pl.Int64).alias("_changed"),
         ).collect()
         late = _outcomes(self.failed_late)
         return pl.concat([early.cast(OUTCOME_SCHEMA), late]) if late.height else early
@@ -113,7 +115,7 @@ def _row_of(rec: Sequence[Any], layout: Layout, finish: Finisher | None) -> Plan
 
 
 def _outcomes(rows: Iterable[PlannedRow]) -> pl.DataFrame:
-    lines = [(r.row, "failed", r.instance_id, r.lead_id, r.error) for r in rows]
+    lines = [(r.row, "failed", r.instance_id, r.lead_id, r.error, None, 0) for r in rows]
     return pl.DataFrame(lines, schema=OUTCOME_SCHEMA, orient="row")
 
 

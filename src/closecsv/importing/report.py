@@ -38,6 +38,8 @@ OUTCOME_SCHEMA = pl.Schema(
         "_id": pl.String(),
         "_lead_id": pl.String(),
         "_error": pl.String(),
+        "_changes": pl.String(),  # update rows: ``Field: old -> new`` joined by `` | ``
+        "_changed": pl.Int64(),  # how many fields that is (not written: for the counts)
     }
 )
 STATUS_ORDER = (
@@ -61,6 +63,8 @@ class RowResult:
     instance_id: str | None = None
     lead_id: str | None = None
     error: str | None = None
+    changes: str | None = None  # ``Field: old -> new`` items (:mod:`closecsv.importing.changes`)
+    changed: int = 0  # how many fields ``changes`` lists
 
 
 class Outcomes(Sequence[RowResult]):
@@ -72,13 +76,26 @@ class Outcomes(Sequence[RowResult]):
     @classmethod
     def of(cls, settled: pl.DataFrame, results: Iterable[RowResult]) -> Outcomes:
         """``settled`` (already a frame) and the rows' own ``results``, together."""
-        lines = [(r.row, r.status, r.instance_id, r.lead_id, r.error) for r in results]
+        lines = [
+            (r.row, r.status, r.instance_id, r.lead_id, r.error, r.changes, r.changed)
+            for r in results
+        ]
         sent = pl.DataFrame(lines, schema=OUTCOME_SCHEMA, orient="row")
         return cls(pl.concat([settled.cast(OUTCOME_SCHEMA), sent]))
 
     def counts(self) -> Counter[str]:
         grouped = self.frame.group_by("_status").len().iter_rows()
         return Counter({str(status): int(n) for status, n in grouped})
+
+    def changed(self) -> Counter[tuple[str, str]]:
+        """Per status, the fields changed (or that would be; key ``(status, "fields")``) and
+        the rows that change any (``(status, "rows")``)."""
+        grouped = self.frame.filter(pl.col("_changed") > 0).group_by("_status")
+        sums = grouped.agg(pl.col("_changed").sum().alias("f"), pl.len().alias("r"))
+        found: Counter[tuple[str, str]] = Counter()
+        for status, fields, rows in sums.rows():
+            found[(str(status), "fields")], found[(str(status), "rows")] = int(fields), int(rows)
+        return found
 
     def __len__(self) -> int:
         return self.frame.height
@@ -102,12 +119,17 @@ class Tally:
 
     def __init__(self) -> None:
         self._counts: Counter[str] = Counter()
+        self._changed: Counter[tuple[str, str]] = Counter()
 
     def add(self, outcomes: Outcomes) -> None:
         self._counts.update(outcomes.counts())
+        self._changed.update(outcomes.changed())
 
     def counts(self) -> Counter[str]:
         return Counter(self._counts)
+
+    def changed(self) -> Counter[tuple[str, str]]:
+        return Counter(self._changed)
 
     def __len__(self) -> int:
         return sum(self._counts.values())
@@ -193,6 +215,18 @@ class ImportReport:
             seen = Counter(r.status for r in self.results)
         return {s: seen[s] for s in STATUS_ORDER if seen[s]}
 
+    def changed_fields(self, what: str = "fields") -> dict[str, int]:
+        """Fields changed per status (``updated``, ``would_update``; ``what="rows"``: the rows
+        that change any), statuses without any left out."""
+        if isinstance(self.results, Outcomes | Tally):
+            seen = self.results.changed()
+        else:
+            seen = Counter()
+            for r in (r for r in self.results if r.changed):
+                seen[(r.status, "fields")] += r.changed
+                seen[(r.status, "rows")] += 1
+        return {s: seen[(s, what)] for s in STATUS_ORDER if seen[(s, what)]}
+
     @property
     def failed(self) -> int:
         return self.counts().get("failed", 0)
@@ -245,6 +279,11 @@ def summary_text(report: ImportReport) -> str:
     counts = report.counts()
     width = max((len(s) for s in counts), default=0)
     lines += [f"  {status:<{width}}  {n:>8,}" for status, n in counts.items()]
+    rows = report.changed_fields("rows")
+    lines += [
+        f"changes   {plural(n, 'field')} changed on {plural(rows[s], 'row')} ({s})"
+        for s, n in report.changed_fields().items()
+    ]
     share = f" ({report.rate_limited} answered 429)" if report.rate_limited else ""
     lines.append(f"requests  {report.requests:,}{share}, of which lookups {report.lookups:,}")
     lines += _file_lines(report)
@@ -289,6 +328,7 @@ def receipt(report: ImportReport) -> dict[str, Any]:
             },
             "dry_run": report.dry_run,
             "counts": report.counts(),
+            "changed_fields": report.changed_fields(),
             "started_at": report.started_at.astimezone(UTC).isoformat(),
             "elapsed_seconds": round(finished, 3),
             "rows_per_second": round(rows_done / finished, 2) if finished > 0 else None,

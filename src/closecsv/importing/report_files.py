@@ -8,10 +8,11 @@ quote the API) that the encoding cannot hold is written as a ``\\uXXXX`` escape 
 failing the write (``_`` columns are never imported, so nothing is lost).
 
 Columns: the file's own (under its own names), then ``_row``, ``_status``, ``_id``,
-``_lead_id``, ``_error`` (results) or ``_row``, ``_error`` (errors).  An input that already
-carries report columns (a re-imported errors file) has them replaced, not repeated, except
-its ``_row``: that is the row of the file it came from, carried as ``_source_row``; an input
-``_source_row`` is carried as it is, so the first origin survives any number of re-imports.
+``_lead_id``, ``_error``, ``_changes`` (results) or ``_row``, ``_error`` (errors).  An input
+that already carries report columns (a re-imported errors file) has them replaced, not
+repeated, except its ``_row``: that is the row of the file it came from, carried as
+``_source_row``; an input ``_source_row`` is carried as it is, so the first origin survives
+any number of re-imports.
 
 A create row that this job already created and that was edited in the file since fails
 (sending it would make a second instance) with that instance's id in ``_id``.  When the file
@@ -50,7 +51,7 @@ import polars as pl
 
 from closecsv.errors import FatalError, InputError
 
-REPORT_COLUMNS = ("_row", "_status", "_id", "_lead_id", "_error")
+REPORT_COLUMNS = ("_row", "_status", "_id", "_lead_id", "_error", "_changes")
 ERROR_COLUMNS = ("_row", "_error")
 SOURCE_ROW = "_source_row"
 KEY_COLUMN = "_key"  # several API keys: which one sent the row (1 = the first given)

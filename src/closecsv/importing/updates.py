@@ -14,7 +14,7 @@ Close's current state.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from closecsv.importing.plan_rows import PlannedRow
@@ -25,14 +25,19 @@ Sent = dict[str, dict[int, dict[str, Any]]]  # dry run: instance id -> row -> bo
 
 @dataclass(frozen=True)
 class ToSend:
-    """An update row's values that differ from the instance: the body of its PUT."""
+    """An update row's values that differ from the instance: the body of its PUT, the
+    instance's values of those fields before it (the raw API values, kept by the journal so
+    an undo can put them back) and the ``_changes`` text."""
 
     body: dict[str, Any]
+    before: dict[str, Any] = field(default_factory=dict)
+    changes: str | None = None
 
 
 Compared = RowResult | ToSend  # settled without a request (failed, unchanged, ...), or to send
 Compare = Callable[[PlannedRow, Mapping[str, Any] | None], Compared]
-Send = Callable[[PlannedRow, dict[str, Any]], tuple[RowResult | None, Mapping[str, Any] | None]]
+Send = Callable[[PlannedRow, ToSend], tuple[RowResult | None, Mapping[str, Any] | None]]
+CHANGED = ("updated", "would_update")  # the statuses whose rows carry their ``_changes``
 
 
 def chains(rows: Iterable[PlannedRow]) -> list[list[PlannedRow]]:
@@ -78,7 +83,8 @@ def run_chain(
     """Each row of ``chain`` compared with the state the one before left, and sent if needed.
 
     ``compare`` gives a ``RowResult`` (failed, unchanged, ...) or the body ``ToSend``; ``send``
-    gives the row's result (None: not finished) and Close's answer.
+    gives the row's result (None: not finished) and Close's answer.  An updated row carries
+    its ``_changes``.
     """
     results: list[RowResult] = []
     for at, row in enumerate(chain):
@@ -88,11 +94,13 @@ def run_chain(
         if isinstance(outcome, RowResult):
             results.append(outcome)
             continue
-        result, answer = send(row, outcome.body)
+        result, answer = send(row, outcome)
         if result is None:
             if not stopped():
                 results += [_waiting(later, row) for later in chain[at + 1 :]]
             break
+        if result.status in CHANGED:
+            result = replace(result, changes=outcome.changes, changed=len(outcome.body))
         results.append(result)
         if result.status != "failed" and instance is not None:
             instance = after(instance, outcome.body, answer)

@@ -5,6 +5,7 @@ defaults (both read :mod:`closecsv.defaults`), and returns what the command repo
 
 * :func:`import_file` / :func:`validate` -> an ``ImportReport`` (``exit_code``, ``failed``,
   ``counts()``, ``paths.results`` / ``paths.errors``, ``fatal``);
+* :func:`undo` -> an ``UndoReport`` (``exit_code``, ``counts()``, ``paths.results``, ``fatal``);
 * :func:`export` -> an ``ExportReport`` (``rows``, ``types``, ``out_dir``, ``summary()``);
 * :func:`sync` -> a ``SyncReport`` (``mode``, ``counts()``, ``types``, ``summary()``,
   ``as_json()``);
@@ -21,5 +22,16 @@ stops part-way still writes its reports and returns them, with the error in
 from closecsv.library.exports import export, sync
 from closecsv.library.imports import import_file, validate
 from closecsv.library.lookups import leads, schema, template, users
+from closecsv.library.undo import undo
 
-__all__ = ["export", "import_file", "leads", "schema", "sync", "template", "users", "validate"]
+__all__ = [
+    "export",
+    "import_file",
+    "leads",
+    "schema",
+    "sync",
+    "template",
+    "undo",
+    "users",
+    "validate",
+]

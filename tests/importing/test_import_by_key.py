@@ -288,3 +288,34 @@ def test_the_key_is_part_of_the_job(env: Env) -> None:
     options = ImportOptions(report_dir=env.tmp / "reports", settle_seconds=0.0)
     with pytest.raises(InputError, match=r"--key 'custom.Reference Code' -> \(not given\)"):
         run_import(env.client, env.schema, ACTIVITIES, path, options)
+
+
+@pytest.mark.parametrize("shape", [CALLS, DEALS], ids=["activities", "objects"])
+def test_a_delta_by_key_is_undone_back_to_the_first_file(env: Env, shape: Shape) -> None:
+    """The delta's updates of matched instances get their values back and its creates go."""
+    from closecsv.importing.undo import UndoOptions, run_undo
+
+    leads = sorted(env.sandbox.state.leads)[:3]
+    first = [[leads[i % 3], f"K-{i:03d}", str(10 + i)] for i in range(6)]
+    a = write(env.tmp / "monday.csv", shape.header, [shape.line(*r) for r in first])
+    run(env, shape, a)
+    pool = (
+        env.sandbox.state.custom_activities
+        if shape.kind is ACTIVITIES
+        else env.sandbox.state.custom_objects
+    )
+    kept = ("date_updated", "updated_by", "updated_by_name")
+    before = {i: {k: v for k, v in inst.items() if k not in kept} for i, inst in pool.items()}
+    second = [[lead, key, str(int(v) + 100)] for lead, key, v in first[:2]] + [
+        [leads[0], "K-900", "1"]
+    ]
+    b = write(env.tmp / "friday.csv", shape.header, [shape.line(*r) for r in second])
+    delta = statuses(run(env, shape, b))
+    assert sorted(s for s, _ in delta.values()) == ["created", "updated", "updated"]
+
+    undone = run_undo(
+        env.client, env.schema, shape.kind, b, UndoOptions(report_dir=env.tmp / "reports")
+    )
+    assert undone.counts() == {"deleted": 1, "restored": 2}
+    after = {i: {k: v for k, v in inst.items() if k not in kept} for i, inst in pool.items()}
+    assert after == before

@@ -24,7 +24,7 @@ import pytest
 import closecsv
 from closecsv.sandbox import SANDBOX_API_KEY, Sandbox
 
-ROWS = 60
+ROWS = 120  # enough that four kills land mid-run even with three keys (12 threads)
 KILLS = 4
 SRC = str(Path(closecsv.__file__).resolve().parent.parent)
 

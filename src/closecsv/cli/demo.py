@@ -47,8 +47,8 @@ def demo_steps(samples: Path, out: Path) -> list[Step]:
     steps += import_steps(samples, reports)
     steps += key_steps(samples, reports)
     steps += export_steps(samples, out)
+    steps += undo_steps(samples, out)  # before the sync edits a call the export holds
     steps += sync_steps(samples, out)
-    steps += undo_steps(samples, out)
     return steps
 
 

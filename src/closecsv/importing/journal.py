@@ -38,11 +38,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Collection, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from collections.abc import Collection, Mapping
+from contextlib import AbstractContextManager
 from pathlib import Path
 
-from closecsv.errors import FatalError, InputError
+from closecsv.errors import InputError
 from closecsv.importing.group_commit import GroupCommit
 from closecsv.importing.job import Job, Known, changed_settings, match
 from closecsv.importing.journal_entry import Entry as Entry  # where importers look for it
@@ -54,6 +54,7 @@ from closecsv.importing.journal_files import (
     damaged,
     refuse_lost_journal,
     sent_rows,
+    transaction,
     upgrade_v1,
     upgrade_v2,
 )
@@ -211,33 +212,9 @@ class Journal:
         if organization is not None and known is None:
             cur.execute("INSERT INTO meta (key, value) VALUES ('organization', ?)", (organization,))
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Cursor]:
-        with self._lock:
-            cur = self._conn.cursor()
-            try:
-                cur.execute("BEGIN IMMEDIATE")
-                yield cur
-                cur.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._rollback(cur)
-                if type(exc) is sqlite3.DatabaseError:  # malformed, not a database
-                    raise damaged(self.path, exc) from None
-                raise FatalError(
-                    f"cannot write the journal {self.path}: {exc}",
-                    hint="free disk space and run the same command again; rows already "
-                    "recorded are not sent twice",
-                ) from None
-            except BaseException:
-                self._rollback(cur)
-                raise
-            finally:
-                cur.close()
-
-    def _rollback(self, cur: sqlite3.Cursor) -> None:
-        if self._conn.in_transaction:
-            with suppress(sqlite3.Error):
-                cur.execute("ROLLBACK")
+    def _tx(self) -> AbstractContextManager[sqlite3.Cursor]:
+        kept = "rows already recorded are not sent twice"
+        return transaction(self._conn, self._lock, self.path, kept)
 
     def _known(self) -> list[tuple[int, str | None, Entry]]:
         with self._lock:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import polars as pl
 
-from closecsv.errors import InputError
+from closecsv.errors import FatalError, InputError
 from closecsv.files.outputs import refuse_symlink
 from closecsv.importing.job import Job
 
@@ -155,3 +157,37 @@ def upgrade_v2(cur: sqlite3.Cursor, version: str) -> str:
         cur.execute(f"ALTER TABLE rows ADD COLUMN {column} TEXT")
     cur.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (version,))
     return version
+
+
+@contextmanager
+def transaction(
+    conn: sqlite3.Connection, lock: threading.Lock, path: Path, kept: str
+) -> Iterator[sqlite3.Cursor]:
+    """One write transaction on the journal at ``path``, under ``lock``: rolled back on any
+    error; a damaged file or a failed write (disk full) stops the run (``kept``: what the
+    rerun can rely on)."""
+    with lock:
+        cur = conn.cursor()
+        try:
+            cur.execute("BEGIN IMMEDIATE")
+            yield cur
+            cur.execute("COMMIT")
+        except sqlite3.Error as exc:
+            _rollback(conn, cur)
+            if type(exc) is sqlite3.DatabaseError:  # malformed, not a database
+                raise damaged(path, exc) from None
+            raise FatalError(
+                f"cannot write the journal {path}: {exc}",
+                hint=f"free disk space and run the same command again; {kept}",
+            ) from None
+        except BaseException:
+            _rollback(conn, cur)
+            raise
+        finally:
+            cur.close()
+
+
+def _rollback(conn: sqlite3.Connection, cur: sqlite3.Cursor) -> None:
+    if conn.in_transaction:
+        with suppress(sqlite3.Error):
+            cur.execute("ROLLBACK")

@@ -16,12 +16,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-from closecsv.errors import FatalError, InputError
+from closecsv.errors import InputError
 from closecsv.importing.journal import _COLUMNS, _DDL, SCHEMA_VERSION, TABLES
 from closecsv.importing.journal_entry import Entry
 from closecsv.importing.journal_files import (
@@ -29,6 +29,7 @@ from closecsv.importing.journal_files import (
     check_not_linked,
     connect,
     damaged,
+    transaction,
     upgrade_v2,
 )
 
@@ -116,30 +117,9 @@ class UndoJournal:
     def organization(self) -> str | None:
         return self.meta.get("organization")
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Cursor]:
-        with self._lock:
-            cur = self._conn.cursor()
-            try:
-                cur.execute("BEGIN IMMEDIATE")
-                yield cur
-                cur.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if self._conn.in_transaction:
-                    cur.execute("ROLLBACK")
-                if type(exc) is sqlite3.DatabaseError:
-                    raise damaged(self.path, exc) from None
-                raise FatalError(
-                    f"cannot write the journal {self.path}: {exc}",
-                    hint="free disk space and run the same command again; what was undone "
-                    "is recorded and not sent again",
-                ) from None
-            except BaseException:
-                if self._conn.in_transaction:
-                    cur.execute("ROLLBACK")
-                raise
-            finally:
-                cur.close()
+    def _tx(self) -> AbstractContextManager[sqlite3.Cursor]:
+        kept = "what was undone is recorded and not sent again"
+        return transaction(self._conn, self._lock, self.path, kept)
 
     def rows(self) -> list[JournalRow]:
         """Every row of the import journal, in the order they were first recorded."""

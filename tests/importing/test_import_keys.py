@@ -48,6 +48,24 @@ def test_three_keys_share_one_job_every_row_once_attributed_to_the_first_keys_us
     sandbox.close()
 
 
+def test_a_rerun_led_by_another_key_keeps_the_jobs_user(tmp_path: Path) -> None:
+    """Rows without a user cell belong to the first key's user of the job's first run, also
+    when a later run of the same job is given the keys in another order or a subset."""
+    sandbox = Sandbox(more_keys=[KEY2, KEY3])
+    path = write_calls(tmp_path / "calls.csv", sandbox, 12)
+    with sandbox.serve() as url:
+        trial = run(url, [SANDBOX_API_KEY, KEY2], "import", "activities", str(path), "--limit", "4")
+        rest = run(url, [KEY2, KEY3], "import", "activities", str(path))
+    assert trial.exit_code == 0, trial.stderr
+    assert rest.exit_code == 0, rest.stderr
+    made = [
+        sandbox.state.custom_activities[r["_id"]] for r in results(tmp_path / "calls.results.csv")
+    ]
+    assert len(made) == 12
+    assert {a["user_id"] for a in made} == {sandbox.dispatcher.owner}  # key 1's user, not key 2's
+    sandbox.close()
+
+
 def test_one_key_writes_no_key_column(tmp_path: Path) -> None:
     sandbox = Sandbox()
     path = write_calls(tmp_path / "calls.csv", sandbox, 5)

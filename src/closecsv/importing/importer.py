@@ -45,6 +45,7 @@ from closecsv.files.inputs import check_sheet
 from closecsv.importing.dryrun import dry_run_in_slices
 from closecsv.importing.executor import ExecutionState, Executor, SendSettings
 from closecsv.importing.journal import Journal
+from closecsv.importing.journal_files import stored_default_user
 from closecsv.importing.options import ImportOptions
 from closecsv.importing.plan import Plan, build_plan
 from closecsv.importing.reconcile import Fields, Reconciler
@@ -88,7 +89,8 @@ def run_import(
         sliced = dry_run_in_slices(client, schema, kind, path, options, progress, settle)
         if sliced is not None:
             return start.finish(sliced, client.stats)
-    plan = build_plan(client, schema, kind, path, options)
+    journal = ReportPaths.for_input(path, options.report_dir, dry_run=False).journal
+    plan = build_plan(client, schema, kind, path, options, stored_default_user(journal))
     return execute_plan(client, schema, plan, settings, progress, start=start)
 
 
@@ -118,7 +120,9 @@ def execute_plan(
     journal = (
         None
         if settings.dry_run
-        else Journal.for_run(paths.journal, paths.results, plan.job(), plan.organization)
+        else Journal.for_run(
+            paths.journal, paths.results, plan.job(), plan.organization, plan.default_user
+        )
     )
     try:
         run, outcomes = _execute(client, schema, plan, settings, progress, journal, sleep)

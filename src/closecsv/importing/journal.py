@@ -108,13 +108,20 @@ class Journal:
         self._group: GroupCommit[sqlite3.Cursor] = GroupCommit(self._tx)
 
     @classmethod
-    def open(cls, path: Path, job: Job, organization: str | None = None) -> Journal:
+    def open(
+        cls,
+        path: Path,
+        job: Job,
+        organization: str | None = None,
+        default_user: str | None = None,
+    ) -> Journal:
         """Open (or create) the journal of ``job``, written against ``organization`` (the id
-        of the API key's org; None: not checked)."""
+        of the API key's org; None: not checked); ``default_user`` (the user of rows without
+        one) is recorded at the job's first run, so a rerun led by another key keeps it."""
         conn = connect(path)
         journal = cls(path, conn, job)
         try:
-            journal._claim(job, organization)
+            journal._claim(job, organization, default_user)
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise damaged(path, exc) from None
@@ -125,7 +132,12 @@ class Journal:
 
     @classmethod
     def for_run(
-        cls, path: Path, results: Path, job: Job, organization: str | None = None
+        cls,
+        path: Path,
+        results: Path,
+        job: Job,
+        organization: str | None = None,
+        default_user: str | None = None,
     ) -> Journal:
         """:meth:`open`, refused if the job's ``results`` file says rows were sent but the
         journal that recorded them is missing or empty (the run would send them again)."""
@@ -133,13 +145,13 @@ class Journal:
         sent = sent_rows(results)
         if sent and not path.exists():
             refuse_lost_journal(path, results, sent)
-        journal = cls.open(path, job, organization)
+        journal = cls.open(path, job, organization, default_user)
         if sent and len(journal) == 0:
             journal.close()
             refuse_lost_journal(path, results, sent)
         return journal
 
-    def _claim(self, job: Job, organization: str | None) -> None:
+    def _claim(self, job: Job, organization: str | None, default_user: str | None) -> None:
         with self._tx() as cur:
             listed = cur.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
             tables = {r[0] for r in listed}
@@ -167,6 +179,10 @@ class Journal:
             elif stored.get("settings") != json.dumps(dict(job.settings), sort_keys=True):
                 self._settings_changed(cur, stored, job)
             self._check_org(cur, stored.get("organization"), organization)
+            if default_user is not None and "default_user" not in stored:
+                cur.execute(
+                    "INSERT INTO meta (key, value) VALUES ('default_user', ?)", (default_user,)
+                )
 
     def _put_meta(self, cur: sqlite3.Cursor, job: Job) -> None:
         cur.execute("DELETE FROM meta WHERE key IN ('schema_version', 'settings', 'fingerprint')")

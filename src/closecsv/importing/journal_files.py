@@ -10,7 +10,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 
 import polars as pl
@@ -191,3 +191,18 @@ def _rollback(conn: sqlite3.Connection, cur: sqlite3.Cursor) -> None:
     if conn.in_transaction:
         with suppress(sqlite3.Error):
             cur.execute("ROLLBACK")
+
+
+def stored_default_user(path: Path) -> str | None:
+    """The user of rows without one that the job's journal at ``path`` recorded at its first
+    run (None: no journal yet, or none recorded).  Read before the run plans its rows, so a
+    rerun led by another of several keys attributes them as the first run did; a journal that
+    cannot be read here is left for :func:`connect` to report."""
+    if path.is_symlink() or not path.is_file():
+        return None
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+            found = conn.execute("SELECT value FROM meta WHERE key = 'default_user'").fetchone()
+    except sqlite3.Error:
+        return None
+    return str(found[0]) if found else None

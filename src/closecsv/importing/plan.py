@@ -27,7 +27,7 @@ from typing import Any
 import polars as pl
 
 from closecsv.close.api import ReadApi
-from closecsv.close.kinds import LEAD_COLUMNS, Kind
+from closecsv.close.kinds import ACTIVITIES, LEAD_COLUMNS, Kind
 from closecsv.close.schema import FieldInfo, Schema, TypeInfo, suggest
 from closecsv.files.cells import unneutralise_expr
 from closecsv.files.csvio import READ_ERROR, ROW, CsvTable
@@ -73,6 +73,7 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     lookups: int = 0
     organization: str | None = None  # the API key's org: the journal refuses another
+    default_user: str | None = None  # activities: the user of rows without one (journaled)
     excel: dict[str, ExcelHits] = field(default_factory=dict)  # behind the Excel warnings
     dialect: Dialect = field(default_factory=Dialect)  # as read; the reports are written so
     id_label: str | None = None  # the id column as messages name it, when --map renamed it
@@ -106,9 +107,15 @@ class Plan:
 
 
 def build_plan(
-    client: ReadApi, schema: Schema, kind: Kind, path: Path, options: ImportOptions
+    client: ReadApi,
+    schema: Schema,
+    kind: Kind,
+    path: Path,
+    options: ImportOptions,
+    default_user: str | None = None,
 ) -> Plan:
-    """Plan the import of ``path``; raises :class:`InputError` for file-level problems."""
+    """Plan the import of ``path``; raises :class:`InputError` for file-level problems.
+    ``default_user``: the user of rows without one that the job's journal recorded."""
     options.check()
     before = requests_made(client)
     table = read_input(
@@ -119,6 +126,7 @@ def build_plan(
         sheet=options.sheet,
     )
     planner = Planner(client, schema, kind, options)
+    planner.resolver.default_user = default_user
     plan = planner.plan(table, planner.types_named(table))
     plan.warnings[:0] = table.warnings
     plan.dialect = Dialect(table.encoding, options.delimiter)
@@ -164,6 +172,7 @@ class Planner:
             table.blank_lines,
             [*cols.warnings, *excel_warnings(excel)],
             organization=resolver.organization(),  # cached when users were looked up
+            default_user=resolver.default_user_id() if kind is ACTIVITIES else None,
             excel=excel,
             id_label=_id_label(cols, kind),
             settings=job_settings(kind.name, options),

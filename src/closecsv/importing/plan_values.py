@@ -198,7 +198,7 @@ class _Rules:
         self.per_column: dict[str, list[Output]] = {}
         for out in outputs:
             self.per_column.setdefault(out.column, []).append(out)
-        self.me = resolver.users().me if kind is ACTIVITIES else None
+        self.me = resolver.default_user_id() if kind is ACTIVITIES else None
         self.create = pl.col(ACTION) == "create"
         self.default_keys = [kind.type_id_key, "lead_id"] + (
             ["user_id", "status"] if self.me else []

@@ -96,6 +96,7 @@ class Resolver:
     _found: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     _objects: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     directory: UserDirectory = field(init=False)
+    default_user: str | None = None  # the job's, when a journal recorded it (several keys)
 
     def __post_init__(self) -> None:
         self.directory = UserDirectory(self.client)
@@ -237,6 +238,11 @@ class Resolver:
     def organization(self) -> str:
         """The id of the API key's organization."""
         return self.directory.organization()
+
+    def default_user_id(self) -> str:
+        """The user of the rows without a ``user`` cell: the one the job's journal recorded
+        at its first run, else the first API key's own user."""
+        return self.default_user or self.users().me
 
     def users(self) -> Users:
         """Every user of the organization, active or not (two requests, cached)."""

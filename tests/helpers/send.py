@@ -48,6 +48,7 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     lookups: int = 0
     organization: str | None = None
+    default_user: str | None = None  # the journal records the real plan's
     dialect: Dialect = field(default_factory=Dialect)
 
     def pending(self, dry_run: bool) -> list[Row]:

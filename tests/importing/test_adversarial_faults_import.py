@@ -160,8 +160,10 @@ def test_a_full_disk_under_the_journal_stops_the_run_and_the_rerun_finishes(
     path = write_calls(env.tmp / "calls.csv", env.sandbox, 40)
     real_open = Journal.open
 
-    def tiny(journal_path: Path, job: Job, organization: str | None = None) -> Journal:
-        journal = real_open(journal_path, job, organization)
+    def tiny(
+        journal_path: Path, job: Job, organization: str | None = None, user: str | None = None
+    ) -> Journal:
+        journal = real_open(journal_path, job, organization, user)
         pages = journal._conn.execute("PRAGMA page_count").fetchone()[0]
         journal._conn.execute(f"PRAGMA max_page_count = {pages + 1}")  # SQLITE_FULL soon
         return journal

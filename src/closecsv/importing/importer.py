@@ -121,7 +121,11 @@ def execute_plan(
         None
         if settings.dry_run
         else Journal.for_run(
-            paths.journal, paths.results, plan.job(), plan.organization, plan.default_user
+            paths.journal,
+            paths.results,
+            plan.job(),
+            plan.organization,
+            plan.default_user,
         )
     )
     try:

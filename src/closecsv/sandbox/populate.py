@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from closecsv.sandbox.ids import ADA, DEAL, SEED_EPOCH, iso, seed_id
-from closecsv.sandbox.seed_types import field_key
+from closecsv.sandbox.seed_types import field_definition, field_key
 from closecsv.sandbox.state import State
 
 Obj = dict[str, Any]
@@ -33,25 +33,16 @@ def _bench_type(state: State, n: int) -> tuple[str, list[str]]:
         ("Level", "choices", {"choices": list(_LEVELS)}),
     ):
         fid = state.new_id("cf")
-        state.fields[fid] = {
-            "id": fid,
-            "name": name,
-            "description": None,
-            "type": ftype,
-            "accepts_multiple_values": False,
-            "required": False,
-            "editable_with_roles": [],
-            "is_shared": False,
-            "back_reference_is_visible": False,
-            "converting_to_type": None,
-            "custom_activity_type_id": tid,
-            "created_by": ADA,
-            "updated_by": ADA,
-            "date_created": stamp,
-            "date_updated": stamp,
-            "organization_id": state.org["id"],
+        state.fields[fid] = field_definition(
+            fid,
+            name,
+            ftype,
+            user=ADA,
+            stamp=stamp,
+            org_id=state.org["id"],
+            custom_activity_type_id=tid,
             **extra,
-        }
+        )
         ids.append(fid)
     state.put_many(
         "activity_types",

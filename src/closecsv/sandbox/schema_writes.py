@@ -31,6 +31,7 @@ from typing import Any
 from closecsv.sandbox.errors import REQUIRED, field_error, not_found, validation
 from closecsv.sandbox.events import record
 from closecsv.sandbox.listing import Request, select_fields
+from closecsv.sandbox.seed_types import field_definition
 from closecsv.sandbox.values import CONVERTERS
 
 Obj = dict[str, Any]
@@ -144,25 +145,9 @@ def create_field(req: Request, kind: Kind) -> Obj:
     name = text(body, "name", required=True)
     ftype, extra = _field_type(req, kind, body)
     stamp = req.stamp()
-    field: Obj = {
-        "id": "",
-        "name": name,
-        "description": None,
-        "type": ftype,
-        "accepts_multiple_values": False,
-        "required": False,
-        "editable_with_roles": [],
-        "is_shared": False,
-        "back_reference_is_visible": False,
-        "converting_to_type": None,
-        "created_by": req.user_id,
-        "updated_by": req.user_id,
-        "date_created": stamp,
-        "date_updated": stamp,
-        "organization_id": state.org["id"],
-        kind.owner: tid,
-        **extra,
-    }
+    org = state.org["id"]
+    extra[kind.owner] = tid
+    field = field_definition("", name, ftype, user=req.user_id, stamp=stamp, org_id=org, **extra)
     _field_options(field, body)
     field["id"] = state.new_id("cf")
     state.put("fields", field)

@@ -26,10 +26,13 @@ from closecsv.sandbox.ids import (
 )
 
 
-def _field(key: str, name: str, ftype: str, **extra: Any) -> Obj:
-    stamp = iso(SEED_EPOCH - timedelta(days=30))
-    field: Obj = {
-        "id": seed_id("cf", key),
+def field_definition(
+    fid: str, name: str, ftype: str, *, user: str, stamp: str, org_id: str, **extra: Any
+) -> Obj:
+    """A custom field definition as Close answers it, every key present (``extra``: the
+    owner type's key, choices, ...); seeded, populated and created fields are all made here."""
+    return {
+        "id": fid,
         "name": name,
         "description": None,
         "type": ftype,
@@ -39,14 +42,20 @@ def _field(key: str, name: str, ftype: str, **extra: Any) -> Obj:
         "is_shared": False,
         "back_reference_is_visible": False,
         "converting_to_type": None,
-        "created_by": ADA,
-        "updated_by": ADA,
+        "created_by": user,
+        "updated_by": user,
         "date_created": stamp,
         "date_updated": stamp,
-        "organization_id": ORG_ID,
+        "organization_id": org_id,
+        **extra,
     }
-    field.update(extra)
-    return field
+
+
+def _field(key: str, name: str, ftype: str, **extra: Any) -> Obj:
+    stamp = iso(SEED_EPOCH - timedelta(days=30))
+    return field_definition(
+        seed_id("cf", key), name, ftype, user=ADA, stamp=stamp, org_id=ORG_ID, **extra
+    )
 
 
 _DISCOVERY_FIELDS: tuple[tuple[str, str, dict[str, Any]], ...] = (

@@ -5,10 +5,11 @@ answer, and stop cleanly on Ctrl-C or a fatal error (see :mod:`closecsv.importin
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,6 +26,7 @@ from closecsv.importing.journal import Entry, Journal
 from closecsv.importing.journal_entry import Written
 from closecsv.importing.options import ImportOptions
 from closecsv.importing.plan import PlannedRow
+from closecsv.importing.pool import run_pool
 from closecsv.importing.reconcile import Group, Reconciler, update_body
 from closecsv.importing.report import (
     RowResult,
@@ -330,25 +332,15 @@ class Executor:
     # -- the pool ----------------------------------------------------------------------------
     def _parallel(self, items: Sequence[T], work: Callable[[T], Any]) -> None:
         """Run ``work`` on each item from a pool; record what it returns, in this thread."""
-        pending: set[Future[Any]] = set()
-        queue = iter(items)
-        workers = self.settings.concurrency * self.client.keys.count  # --concurrency is per key
-        limit = workers * 2
-        with ThreadPoolExecutor(workers, thread_name_prefix="send") as pool:
-            try:
-                while True:
-                    while len(pending) < limit and not self.state.stop.is_set():
-                        item = next(queue, None)
-                        if item is None:
-                            break
-                        pending.add(pool.submit(self._guard, work, item))
-                    if not pending:
-                        return
-                    done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        self._record(_as_list(fut.result()))
-            except KeyboardInterrupt:
-                self._interrupt(pending)
+        run_pool(
+            items,
+            functools.partial(self._guard, work),
+            workers=self.settings.concurrency * self.client.keys.count,  # per key
+            stop=self.state.stop,
+            record=lambda found: self._record(_as_list(found)),
+            on_interrupt=self._interrupt,
+            name="send",
+        )
 
     def _guard(self, work: Callable[[T], Any], item: T) -> Any:
         try:

@@ -27,10 +27,11 @@ before any request is ``already_gone``.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -43,6 +44,7 @@ from closecsv.close.schema import Schema
 from closecsv.close.users import UserDirectory
 from closecsv.errors import FatalError, InputError, NotFound, OutcomeUnknown, RequestRejected
 from closecsv.importing.plan_rows import PlannedRow
+from closecsv.importing.pool import run_pool
 from closecsv.importing.reconcile import Fields, Reconciler
 from closecsv.importing.report_files import check_report_dir, check_report_files
 from closecsv.importing.undo_checks import Checker
@@ -206,28 +208,22 @@ class _Undoer:
 
     def _parallel(self, work_items: list[Any], work: Callable[[Any], Any]) -> None:
         """``work`` on each item from a pool; lines it returns are recorded here."""
-        pending: set[Future[Any]] = set()
-        queue = iter(work_items)
-        limit = max(1, self.options.concurrency)
-        with ThreadPoolExecutor(limit, thread_name_prefix="undo") as pool:
-            try:
-                while True:
-                    while len(pending) < limit * 2 and not self.stop.is_set():
-                        nxt = next(queue, None)
-                        if nxt is None:
-                            break
-                        pending.add(pool.submit(self._guard, work, nxt))
-                    if not pending:
-                        return
-                    done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        self._record(fut.result())
-            except KeyboardInterrupt:
-                self.interrupted = True
-                self.stop.set()
-                self.progress.note("interrupted: letting the requests in flight finish")
-                for fut in pending:
-                    self._record(fut.result())
+        run_pool(
+            work_items,
+            functools.partial(self._guard, work),
+            workers=max(1, self.options.concurrency),
+            stop=self.stop,
+            record=self._record,
+            on_interrupt=self._interrupt,
+            name="undo",
+        )
+
+    def _interrupt(self, pending: set[Future[Any]]) -> None:
+        self.interrupted = True
+        self.stop.set()
+        self.progress.note("interrupted: letting the requests in flight finish")
+        for fut in pending:
+            self._record(fut.result())
 
     def _guard(self, work: Callable[[Any], Any], item: Any) -> Any:
         try:

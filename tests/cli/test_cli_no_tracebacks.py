@@ -79,6 +79,14 @@ def existing_file(tmp: Path) -> None:
     (tmp / "mine.csv").write_text("my own data\n", encoding="utf-8")
 
 
+def sample_workbook(tmp: Path) -> None:
+    (tmp / "q2.xlsx").write_bytes((SAMPLES / "discovery_calls_q2.xlsx").read_bytes())
+
+
+def fake_workbook(tmp: Path) -> None:
+    (tmp / "calls.xlsx").write_bytes(b"PK\x03\x04 a zip header and then nothing of a workbook")
+
+
 def busy_folder(tmp: Path) -> None:
     (tmp / "home").mkdir()
     (tmp / "home" / "notes.txt").write_text("keep me\n", encoding="utf-8")
@@ -278,6 +286,54 @@ CASES = [
         3,
         "me/",
         wrap=always(200, {"unexpected": True}),
+    ),
+    Case(
+        "undo with no journal",
+        ("undo", "activities", "{tmp}/calls.csv"),
+        2,
+        "journal",
+        sample_calls,
+        sends_nothing=True,
+    ),
+    Case(
+        "undo with a damaged journal",
+        ("undo", "activities", "{tmp}/calls.csv"),
+        2,
+        "journal",
+        damaged_journal,
+        sends_nothing=True,
+    ),
+    Case(
+        "import --key naming no field",
+        (*IMPORT, "--key", "custom.Nope"),
+        2,
+        "--key",
+        sample_calls,
+        sends_nothing=True,
+    ),
+    Case(
+        "import an unknown --sheet",
+        ("import", "activities", "{tmp}/q2.xlsx", "--sheet", "Nope"),
+        2,
+        "Calls",
+        sample_workbook,
+        sends_nothing=True,
+    ),
+    Case(
+        "import an .xlsx that is not a workbook",
+        ("import", "activities", "{tmp}/calls.xlsx"),
+        2,
+        "calls.xlsx",
+        fake_workbook,
+        sends_nothing=True,
+    ),
+    Case(
+        "sync --to a regular file",
+        ("sync", "activities", "--to", "{tmp}/blocker"),
+        2,
+        "blocker",
+        file_in_the_way,
+        sends_nothing=True,
     ),
     Case("schema out of memory", ("schema",), 3, "memory", wrap=out_of_memory),
     Case("import out of memory", IMPORT, 3, "memory", sample_calls, wrap=out_of_memory),
